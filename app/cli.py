@@ -1,0 +1,350 @@
+"""The `kerastune` command line: thin commands that call the library and render its results.
+
+TensorFlow, Keras and keras-tuner are imported inside the commands, never at start-up, so that
+`kerastune --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from app import output
+from app.errors import INTERRUPTED, KerastuneGroup
+from app.runtime import import_tensorflow_quietly
+
+# TensorFlow's C++ log chatter is noise for a command-line user.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+app = typer.Typer(
+    cls=KerastuneGroup,
+    name="kerastune",
+    help="Tune the hyperparameters of Keras networks on MNIST with keras-tuner, "
+    "then measure the best models on the test set.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=True,
+)
+
+HypermodelArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="HYPERMODEL",
+        help="A registered hypermodel (see `kerastune models`) or a MODULE:ATTRIBUTE reference "
+        "to your own HyperModel class, instance or build(hp) function.",
+        show_default=False,
+    ),
+]
+DataOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--data",
+        help="MNIST as a Keras-layout .npz (x_train, y_train, x_test, y_test) or a folder of the four "
+        "IDX files. Default: Keras's MNIST, or the bundled 10,000-digit sample when offline.",
+        show_default=False,
+    ),
+]
+DirOpt = Annotated[Path, typer.Option("--dir", help="Folder that holds the tuning projects.")]
+NameOpt = Annotated[
+    Optional[str],
+    typer.Option("--name", help="Project folder inside --dir. Default: TUNER-HYPERMODEL.", show_default=False),
+]
+MaxTrialsOpt = Annotated[
+    Optional[int],
+    typer.Option("--max-trials", help="Trials to run in all (default 10; grid: the whole grid).", show_default=False),
+]
+EpochsOpt = Annotated[
+    Optional[int],
+    typer.Option("--epochs", help="Epochs per trial (default 10, or the hypermodel's own setting).", show_default=False),
+]
+MaxEpochsOpt = Annotated[
+    Optional[int],
+    typer.Option("--max-epochs", help="Most epochs any model trains (default 20).", show_default=False),
+]
+FactorOpt = Annotated[
+    Optional[int],
+    typer.Option("--factor", help="Hyperband's reduction factor between rounds (default 3).", show_default=False),
+]
+ExecutionsOpt = Annotated[
+    Optional[int],
+    typer.Option(
+        "--executions-per-trial",
+        help="Train each configuration this many times and average the scores (default 1).",
+        show_default=False,
+    ),
+]
+BatchSizeOpt = Annotated[
+    Optional[int],
+    typer.Option("--batch-size", help="Training batch size (default 128, or the hypermodel's own).", show_default=False),
+]
+ValidationOpt = Annotated[
+    Optional[float],
+    typer.Option(
+        "--validation-split",
+        help="Training digits held out to score trials: a count (default 10000 of 60,000; one sixth "
+        "of smaller data) or a fraction such as 0.2. Stratified and seeded; the test set is never used.",
+        show_default=False,
+    ),
+]
+ObjectiveOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--objective",
+        help="Metric that ranks trials (default val_accuracy); NAME:max or NAME:min for other metrics.",
+        show_default=False,
+    ),
+]
+SeedOpt = Annotated[
+    Optional[int], typer.Option("--seed", help="Seed for the split, the tuner and Keras (default 0).", show_default=False)
+]
+OverwriteOpt = Annotated[
+    bool,
+    typer.Option("--overwrite", help="Discard the existing project of this name and start afresh (default: resume it)."),
+]
+JsonOpt = Annotated[
+    Optional[Path],
+    typer.Option("--json", help="Also write the summary to this JSON file.", show_default=False),
+]
+InitialPointsOpt = Annotated[
+    Optional[int],
+    typer.Option("--num-initial-points", help="Random trials before the Gaussian process takes over "
+                 "(default: 3 per hyperparameter).", show_default=False),
+]
+AlphaOpt = Annotated[
+    Optional[float], typer.Option("--alpha", help="Noise level of the Gaussian process (default 1e-4).", show_default=False)
+]
+BetaOpt = Annotated[
+    Optional[float],
+    typer.Option("--beta", help="Exploration weight of the upper-confidence-bound acquisition (default 2.6).",
+                 show_default=False),
+]
+
+
+@app.command()
+def models(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the registered hypermodels: name, description, and where each comes from.
+
+    Example: kerastune models
+    """
+    import json
+
+    import_tensorflow_quietly()
+    import hypermodels
+
+    entries = hypermodels.entries()
+    if as_json:
+        output.say(json.dumps([{"name": e.name, "description": e.description, "source": e.source}
+                               for e in entries], indent=2))
+        return
+    output.print_models(entries, hypermodels.broken_plugins())
+
+
+@app.command()
+def space(
+    hypermodel: HypermodelArg,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Show a hypermodel's search space: each hyperparameter's type, values, default and condition.
+
+    Example: kerastune space mlp
+    """
+    import json
+
+    import_tensorflow_quietly()
+    import hypermodels
+    from tuners.search import describe_hypermodel_space
+
+    instance = hypermodels.get(hypermodel)
+    rows = describe_hypermodel_space(instance, hypermodel)
+    grid = hypermodels.grid_size(hypermodels.search_space(instance))
+    if as_json:
+        output.say(json.dumps({"hypermodel": hypermodel, "hyperparameters": rows, "grid_size": grid},
+                              indent=2, default=str))
+        return
+    output.print_space(hypermodel, rows, grid, hypermodels.data_spec(instance))
+
+
+@app.command()
+def random(
+    hypermodel: HypermodelArg,
+    data: DataOpt = None,
+    directory: DirOpt = Path("tuning"),
+    project_name: NameOpt = None,
+    max_trials: MaxTrialsOpt = None,
+    epochs: EpochsOpt = None,
+    executions_per_trial: ExecutionsOpt = None,
+    batch_size: BatchSizeOpt = None,
+    validation_split: ValidationOpt = None,
+    objective: ObjectiveOpt = None,
+    seed: SeedOpt = None,
+    overwrite: OverwriteOpt = False,
+    json_file: JsonOpt = None,
+) -> None:
+    """Random search: try random configurations of the search space.
+
+    Example: kerastune random mlp --max-trials 10 --epochs 5
+    """
+    _search("random", **locals())
+
+
+@app.command()
+def hyperband(
+    hypermodel: HypermodelArg,
+    data: DataOpt = None,
+    directory: DirOpt = Path("tuning"),
+    project_name: NameOpt = None,
+    max_epochs: MaxEpochsOpt = None,
+    factor: FactorOpt = None,
+    executions_per_trial: ExecutionsOpt = None,
+    batch_size: BatchSizeOpt = None,
+    validation_split: ValidationOpt = None,
+    objective: ObjectiveOpt = None,
+    seed: SeedOpt = None,
+    overwrite: OverwriteOpt = False,
+    json_file: JsonOpt = None,
+) -> None:
+    """Hyperband: train many configurations briefly, then the most promising ones for longer.
+
+    Example: kerastune hyperband mlp --max-epochs 20 --factor 3
+    """
+    _search("hyperband", **locals())
+
+
+@app.command()
+def bayesian(
+    hypermodel: HypermodelArg,
+    data: DataOpt = None,
+    directory: DirOpt = Path("tuning"),
+    project_name: NameOpt = None,
+    max_trials: MaxTrialsOpt = None,
+    epochs: EpochsOpt = None,
+    num_initial_points: InitialPointsOpt = None,
+    alpha: AlphaOpt = None,
+    beta: BetaOpt = None,
+    executions_per_trial: ExecutionsOpt = None,
+    batch_size: BatchSizeOpt = None,
+    validation_split: ValidationOpt = None,
+    objective: ObjectiveOpt = None,
+    seed: SeedOpt = None,
+    overwrite: OverwriteOpt = False,
+    json_file: JsonOpt = None,
+) -> None:
+    """Bayesian optimization: a Gaussian process proposes the next configuration from the scores so far.
+
+    Example: kerastune bayesian mlp --max-trials 20 --epochs 5
+    """
+    _search("bayesian", **locals())
+
+
+@app.command()
+def grid(
+    hypermodel: HypermodelArg,
+    data: DataOpt = None,
+    directory: DirOpt = Path("tuning"),
+    project_name: NameOpt = None,
+    max_trials: MaxTrialsOpt = None,
+    epochs: EpochsOpt = None,
+    executions_per_trial: ExecutionsOpt = None,
+    batch_size: BatchSizeOpt = None,
+    validation_split: ValidationOpt = None,
+    objective: ObjectiveOpt = None,
+    seed: SeedOpt = None,
+    overwrite: OverwriteOpt = False,
+    json_file: JsonOpt = None,
+) -> None:
+    """Grid search: try every combination of the search space, in order.
+
+    Example: kerastune grid tutorial-gridsearchcv
+    """
+    _search("grid", **locals())
+
+
+@app.command()
+def evaluate(
+    project_dir: Annotated[
+        Path, typer.Argument(metavar="PROJECT_DIR", help="A project folder a search wrote, e.g. tuning/random-mlp.")
+    ],
+    top: Annotated[int, typer.Option("--top", help="How many of the best trials to evaluate.")] = 3,
+    data: Annotated[
+        Optional[Path],
+        typer.Option("--data", help="Test data to use instead of the data the search recorded.", show_default=False),
+    ] = None,
+    json_file: JsonOpt = None,
+) -> None:
+    """Reload the best models of a search and report their accuracy and loss on the test set.
+
+    Example: kerastune evaluate tuning/random-mlp --top 3 --json results.json
+    """
+    output.check_writable(json_file)
+    import_tensorflow_quietly()
+    from app.evaluator import evaluate_project
+    from tuners.data import load_mnist
+
+    evaluation = evaluate_project(project_dir, top=top, data=load_mnist(data) if data else None)
+    output.print_evaluation(evaluation)
+    if json_file:
+        output.write_json(json_file, evaluation.to_dict())
+        output.say(f"Wrote {json_file}")
+
+
+def _search(tuner: str, data: Path | None, json_file: Path | None, **options: Any) -> None:
+    """Run one search command: announce, search with a line per trial, summarize."""
+    from tuners.config import SearchConfig
+
+    output.check_writable(json_file)
+    config = SearchConfig(tuner=tuner, **options)  # option errors first, before anything slow
+    import_tensorflow_quietly()
+    import hypermodels
+    from tuners.data import load_mnist
+    from tuners.search import Search
+
+    hypermodels.get_entry(config.hypermodel)  # an unknown name fails before the data loads
+    dataset = load_mnist(data)
+    search = Search(config, dataset)
+    output.say(f"Data: {dataset.summary()}")
+    output.say(
+        f"Trials fit on {search.data_info['fit']:,} digits and are scored on {search.data_info['validation']:,} "
+        f"held-out training digits (stratified, seed {search.options['seed']}); the test set is not used."
+    )
+    output.say(_announcement(search))
+    objective = search.options["objective"].partition(":")[0]
+    try:
+        summary = search.run(on_trial=lambda event: output.say(output.trial_line(event, objective)))
+    except KeyboardInterrupt:
+        output.say("Interrupted. Finished trials are saved; run the same command again to resume.")
+        raise typer.Exit(INTERRUPTED) from None
+    output.print_search_summary(summary)
+    if json_file:
+        output.write_json(json_file, summary.to_dict())
+        output.say(f"Wrote {json_file}")
+
+
+def _announcement(search: Any) -> str:
+    config, options = search.config, search.options
+    if config.tuner == "hyperband":
+        budget = f"up to {options['max_epochs']} epochs per model, factor {options['factor']}"
+    else:
+        trials = "the whole grid" if search.max_trials is None else f"{search.max_trials} trials"
+        budget = f"{trials} of {options['epochs']} epochs"
+    what = f"{config.tuner} search of {config.hypermodel!r}: {budget}, batch {options['batch_size']}, " \
+           f"objective {options['objective']}"
+    if search.resumed:
+        return (f"Resuming {config.project_dir} ({search.trials_before} trials already finished; "
+                f"--overwrite starts afresh): {what}")
+    if config.overwrite:
+        return f"Starting afresh in {config.project_dir} (--overwrite discards what was there): {what}"
+    return f"Starting {config.project_dir}: {what}"
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The evaluator: reload a project's best models and measure them on the test set, which no trial saw."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class ModelEvaluation:
+    """One reloaded model and its test-set figures."""
+
+    rank: int
+    trial_id: str
+    hyperparameters: dict[str, Any]
+    val_score: float | None
+    test_accuracy: float
+    test_loss: float
+
+
+@dataclass
+class Evaluation:
+    """What `kerastune evaluate` prints and writes with --json."""
+
+    project_dir: str
+    tuner: str
+    hypermodel: str
+    objective: str
+    data: dict[str, Any]
+    trials_completed: int
+    models: list[ModelEvaluation] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load_recorded_data(data_info: dict[str, Any]) -> Any:
+    """Load the data a search recorded in its manifest (same file, Keras's MNIST, or the bundled sample)."""
+    from tuners.data import load_mnist, load_sample
+
+    source = data_info.get("source")
+    if source in ("file", "idx"):
+        return load_mnist(data_info["location"])
+    if source == "sample":
+        return load_sample()
+    return load_mnist(None)
+
+
+def evaluate_project(project_dir: Path, top: int = 3, data: Any = None) -> Evaluation:
+    """Rebuild the best `top` completed trials of a project and evaluate each on the test set."""
+    import hypermodels
+    from tuners.config import ConfigError
+    from tuners.data import prepare_images
+    from tuners.factory import build_tuner
+    from tuners.project import ProjectError, load_project
+    from tuners.search import TrialResult
+
+    if top < 1:
+        raise ConfigError(f"--top must be >= 1, got {top}")
+    manifest = load_project(project_dir)
+    if data is None:
+        data = load_recorded_data(manifest.get("data", {}))
+    hypermodel = hypermodels.get(manifest["hypermodel"])
+    spec = hypermodels.data_spec(hypermodel)
+    tuner = build_tuner(
+        manifest["tuner"],
+        hypermodel,
+        manifest["options"],
+        Path(project_dir),
+        max_trials=manifest["options"].get("max_trials"),
+    )
+    completed = [t for t in tuner.oracle.trials.values() if str(t.status) == "COMPLETED"]
+    if not completed:
+        raise ProjectError(f"{project_dir} has no completed trial yet: run or resume its search first")
+    best = [t for t in tuner.oracle.get_best_trials(top) if str(t.status) == "COMPLETED"]
+
+    x_test = prepare_images(data.x_test, spec.input_shape)
+    y_test = data.y_test
+    y_for_loss = np.eye(hypermodels.base.NUM_CLASSES, dtype="float32")[y_test] if spec.one_hot_labels else y_test
+    evaluation = Evaluation(
+        project_dir=str(project_dir),
+        tuner=manifest["tuner"],
+        hypermodel=manifest["hypermodel"],
+        objective=tuner.oracle.objective.name,
+        data={**data.describe(), "summary": data.summary()},
+        trials_completed=len(completed),
+    )
+    for rank, trial in enumerate(best, start=1):
+        with warnings.catch_warnings():
+            # The checkpoint holds the optimizer's state; an evaluation does not need it.
+            warnings.filterwarnings("ignore", message=r"Skipping variable loading for optimizer")
+            model = tuner.load_model(trial)
+        loss = model.evaluate(x_test, y_for_loss, batch_size=1024, verbose=0, return_dict=True)["loss"]
+        predictions = model.predict(x_test, batch_size=1024, verbose=0)
+        accuracy = float(np.mean(np.argmax(predictions, axis=-1) == y_test))
+        result = TrialResult.from_trial(trial)
+        evaluation.models.append(
+            ModelEvaluation(
+                rank=rank,
+                trial_id=result.trial_id,
+                hyperparameters=result.hyperparameters,
+                val_score=result.score,
+                test_accuracy=accuracy,
+                test_loss=float(loss),
+            )
+        )
+    return evaluation

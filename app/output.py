@@ -1,0 +1,156 @@
+"""Everything kerastune shows a user: progress lines, tables and JSON files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+WIDE = 140  # columns for tables when output is not a terminal (logs, CI)
+
+
+def console() -> Console:
+    """A console on the current stdout (so tests can capture it), wide enough for logs."""
+    out = Console(highlight=False)
+    if not out.is_terminal:
+        out = Console(highlight=False, width=WIDE)
+    return out
+
+
+def say(message: str) -> None:
+    typer.echo(message)
+
+
+def warn(message: str) -> None:
+    typer.echo(f"kerastune: warning: {message}", err=True)
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def format_hyperparameters(values: dict[str, Any]) -> str:
+    return " ".join(f"{name}={format_value(value)}" for name, value in values.items())
+
+
+def format_score(score: float | None) -> str:
+    return "-" if score is None else f"{score:.4f}"
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m{secs:02d}s"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
+
+
+def trial_line(event: Any, objective: str) -> str:
+    """One line per finished trial: number, score, best so far, time, hyperparameters."""
+    of = f"/{event.planned}" if event.planned else ""  # "[3/10]": the third finished trial of ten
+    trial = event.trial
+    if trial.status == "COMPLETED":
+        outcome = f"{objective} {format_score(trial.score)}"
+    else:
+        outcome = f"{trial.status.lower()}: {trial.message or 'no reason recorded'}"
+    best = f"best {format_score(event.best.score)} (trial {event.best.trial_id})" if event.best else "best -"
+    return (
+        f"[{event.number}{of}] trial {trial.trial_id}  {outcome}  {best}  "
+        f"took {format_duration(event.duration_s)}  elapsed {format_duration(event.elapsed_s)}  "
+        f"{format_hyperparameters(trial.hyperparameters)}"
+    )
+
+
+def print_search_summary(summary: Any) -> None:
+    direction = "higher" if summary.direction == "max" else "lower"
+    earlier = f", {summary.trials_before} of them from earlier runs" if summary.trials_before else ""
+    say(
+        f"Search finished in {format_duration(summary.wall_time_s)}: {summary.trials_finished} trials "
+        f"({summary.completed} completed, {summary.failed} failed{earlier})."
+    )
+    if not summary.best_trials:
+        say("No trial completed, so there is no best model.")
+        return
+    table = Table(title=f"Best trials by {summary.objective} ({direction} is better)", title_justify="left")
+    for column in ("rank", "trial", summary.objective, "best epoch", "hyperparameters"):
+        table.add_column(column, overflow="fold")
+    for rank, trial in enumerate(summary.best_trials, start=1):
+        epoch = "-" if trial.best_step is None else str(trial.best_step + 1)
+        table.add_row(str(rank), trial.trial_id, format_score(trial.score), epoch,
+                      format_hyperparameters(trial.hyperparameters))
+    console().print(table)
+    say(f"Project: {summary.project_dir}  (test accuracy: kerastune evaluate {summary.project_dir})")
+
+
+def print_evaluation(evaluation: Any) -> None:
+    say(f"Test data: {evaluation.data['summary']}")
+    table = Table(
+        title=f"Best {len(evaluation.models)} of {evaluation.trials_completed} completed trials of "
+        f"{evaluation.project_dir} on the test set",
+        title_justify="left",
+    )
+    for column in ("rank", "trial", "hyperparameters", evaluation.objective, "test accuracy", "test loss"):
+        table.add_column(column, overflow="fold")
+    for model in evaluation.models:
+        table.add_row(
+            str(model.rank),
+            model.trial_id,
+            format_hyperparameters(model.hyperparameters),
+            format_score(model.val_score),
+            f"{model.test_accuracy:.4f}",
+            f"{model.test_loss:.4f}",
+        )
+    console().print(table)
+
+
+def print_models(entries: list[Any], broken: dict[str, str]) -> None:
+    table = Table(title="Registered hypermodels", title_justify="left")
+    for column in ("name", "description", "source"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        table.add_row(entry.name, entry.description, entry.source)
+    console().print(table)
+    for name, reason in broken.items():
+        warn(f"plugin hypermodel {name!r} could not be loaded: {reason}")
+
+
+def print_space(name: str, rows: list[dict[str, Any]], grid: int | None, spec: Any) -> None:
+    table = Table(title=f"Search space of {name!r}", title_justify="left")
+    for column in ("name", "type", "values", "default", "condition"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row["name"], row["type"], row["values"], format_value(row["default"]), row["condition"])
+    console().print(table)
+    shape = "flat 784 pixels" if tuple(spec.input_shape) == (784,) else "x".join(map(str, spec.input_shape))
+    labels = "one-hot labels" if spec.one_hot_labels else "integer labels"
+    grid_text = f"{grid:,} combinations" if grid is not None else "irregular (conditional hyperparameters)"
+    say(f"Input: {shape} in [0, 1], {labels}. Grid: {grid_text}.")
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Write a JSON file atomically."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    tmp.replace(path)
+
+
+def check_writable(path: Path | None, option: str = "--json") -> None:
+    """Refuse, before any work, a JSON destination that cannot be written."""
+    if path is None:
+        return
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise typer.BadParameter(f"{path} is a directory; give a file name", param_hint=option)
+    if not parent.is_dir():
+        raise typer.BadParameter(f"folder {parent} does not exist", param_hint=option)

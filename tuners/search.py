@@ -1,0 +1,338 @@
+"""Run one search: check everything first, then the keras-tuner search, then the manifest and summary."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+import hypermodels
+from tuners import config as config_module
+from tuners.config import ConfigError, SearchConfig
+from tuners.data import MnistData, prepare_images, split_validation
+from tuners.factory import build_tuner, parse_objective, planned_trials
+from tuners.project import (
+    ProjectError,
+    now,
+    package_versions,
+    project_state,
+    read_manifest,
+    write_manifest,
+)
+
+TOP_TRIALS = 5
+
+
+class TrialsFailedError(RuntimeError):
+    """The search stopped because trials kept failing."""
+
+
+@dataclass
+class TrialResult:
+    """One trial as the oracle recorded it."""
+
+    trial_id: str
+    status: str
+    hyperparameters: dict[str, Any]
+    score: float | None
+    best_step: int | None
+    message: str = ""
+
+    @classmethod
+    def from_trial(cls, trial: Any) -> TrialResult:
+        values = {k: v for k, v in trial.hyperparameters.values.items() if not k.startswith("tuner/")}
+        score = trial.score if trial.score is not None and math.isfinite(trial.score) else None
+        return cls(
+            trial_id=str(trial.trial_id),
+            status=str(trial.status),
+            hyperparameters=values,
+            score=score,
+            best_step=trial.best_step,
+            message=last_line(trial.message),
+        )
+
+
+@dataclass
+class TrialEvent:
+    """What the progress display needs when a trial ends."""
+
+    number: int  # finished trials in the project, this one included
+    planned: int | None
+    trial: TrialResult
+    best: TrialResult | None
+    duration_s: float
+    elapsed_s: float
+
+
+@dataclass
+class SearchSummary:
+    """The outcome of a search, as printed, written with --json and kept in the manifest."""
+
+    project_dir: str
+    tuner: str
+    hypermodel: str
+    objective: str
+    direction: str
+    options: dict[str, Any]
+    data: dict[str, Any]
+    resumed: bool
+    trials_before: int
+    trials_finished: int
+    completed: int
+    failed: int
+    planned: int | None
+    wall_time_s: float
+    best_trials: list[TrialResult] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Search:
+    """A search checked and ready to run: construction validates everything and touches no file."""
+
+    def __init__(self, config: SearchConfig, data: MnistData) -> None:
+        self.config = config
+        self.data = data
+        self.hypermodel = hypermodels.get(config.hypermodel)
+        self.space = describe_hypermodel_space(self.hypermodel, config.hypermodel)
+        self.previous = _previous_manifest(config)
+        self.resumed = self.previous is not None
+        if self.previous is not None:
+            check_space_unchanged(self.previous, self.space, config.project_dir)
+
+        previous_options = self.previous["options"] if self.previous else None
+        options = resolve_options(config, hypermodels.fit_defaults(self.hypermodel), previous_options)
+        parse_objective(options["objective"])
+        spec = hypermodels.data_spec(self.hypermodel)
+        x_fit, y_fit, x_val, y_val = split_validation(
+            data.x_train, data.y_train, options["validation_split"], seed=options["seed"]
+        )
+        options["validation_split"] = len(y_val)
+        if previous_options and previous_options["validation_split"] != len(y_val):
+            raise ProjectError(_changed_message(config, "validation_split", previous_options, len(y_val)))
+        self.options = options
+        self.max_trials = _max_trials(config, self.previous, self.space)
+        self.data_info = {
+            **data.describe(),
+            "summary": data.summary(),
+            "fit": len(y_fit),
+            "validation": len(y_val),
+        }
+        if self.previous and self.previous.get("data", {}).get("train") != self.data_info["train"]:
+            raise ProjectError(
+                f"{config.project_dir} was searched on other data "
+                f"({self.previous['data'].get('summary', self.previous['data'])}); "
+                "use the same --data, or --overwrite / --name to start another search"
+            )
+        self.fit_args = (prepare_images(x_fit, spec.input_shape), _labels(y_fit, spec))
+        self.validation_data = (prepare_images(x_val, spec.input_shape), _labels(y_val, spec))
+        self.trials_before = len(_finished_trial_ids(config.project_dir)) if self.resumed else 0
+
+    def run(self, on_trial: Callable[[TrialEvent], None] | None = None) -> SearchSummary:
+        """Search, writing the manifest before the first trial and after the last."""
+        import keras
+
+        started = time.monotonic()
+        keras.utils.set_random_seed(self.options["seed"])
+        tuner = build_tuner(
+            self.config.tuner,
+            self.hypermodel,
+            self.options,
+            self.config.project_dir,
+            max_trials=self.max_trials,
+            overwrite=self.config.overwrite,
+        )
+        self.planned = planned_trials(tuner)
+        manifest = self._manifest()
+        write_manifest(self.config.project_dir, manifest)
+
+        def listener(trial: Any, duration: float) -> None:
+            if on_trial is None:
+                return
+            best = tuner.oracle.get_best_trials(1)
+            best_completed = [t for t in best if str(t.status) == "COMPLETED"]
+            on_trial(
+                TrialEvent(
+                    number=len(tuner.oracle.end_order),
+                    planned=self.planned,
+                    trial=TrialResult.from_trial(trial),
+                    best=TrialResult.from_trial(best_completed[0]) if best_completed else None,
+                    duration_s=duration,
+                    elapsed_s=time.monotonic() - started,
+                )
+            )
+
+        tuner.listener = listener
+        fit_kwargs: dict[str, Any] = {"batch_size": self.options["batch_size"], "verbose": 0}
+        if self.options["epochs"] is not None:
+            fit_kwargs["epochs"] = self.options["epochs"]
+        try:
+            tuner.search(*self.fit_args, validation_data=self.validation_data, **fit_kwargs)
+        except RuntimeError as error:
+            if "consecutive failures" not in str(error):
+                raise
+            raise TrialsFailedError(
+                f"the search stopped after {tuner.oracle.max_consecutive_failed_trials} failed trials "
+                f"in a row; the last one said: {last_line(str(error))}"
+            ) from None
+        finally:
+            summary = self._summary(tuner, time.monotonic() - started)
+            manifest["summary"] = summary.to_dict()
+            manifest.setdefault("runs", []).append(
+                {"finished": now(), "wall_time_s": round(summary.wall_time_s, 1),
+                 "trials_finished": summary.trials_finished - summary.trials_before}
+            )
+            write_manifest(self.config.project_dir, manifest)
+        return summary
+
+    def _manifest(self) -> dict[str, Any]:
+        manifest = dict(self.previous or {"created": now()})
+        manifest.update(
+            hypermodel=self.config.hypermodel,
+            tuner=self.config.tuner,
+            options={**self.options, "max_trials": self.max_trials},
+            space=self.space,
+            data=self.data_info,
+            versions=package_versions(),
+        )
+        return manifest
+
+    def _summary(self, tuner: Any, wall_time: float) -> SearchSummary:
+        oracle = tuner.oracle
+        trials = [oracle.trials[i] for i in oracle.end_order if i in oracle.trials]
+        completed = [t for t in trials if str(t.status) == "COMPLETED"]
+        best = [t for t in oracle.get_best_trials(TOP_TRIALS) if str(t.status) == "COMPLETED"]
+        return SearchSummary(
+            project_dir=str(self.config.project_dir),
+            tuner=self.config.tuner,
+            hypermodel=self.config.hypermodel,
+            objective=oracle.objective.name,
+            direction=oracle.objective.direction,
+            options={**self.options, "max_trials": self.max_trials},
+            data=self.data_info,
+            resumed=self.resumed,
+            trials_before=self.trials_before,
+            trials_finished=len(trials),
+            completed=len(completed),
+            failed=len(trials) - len(completed),
+            planned=self.planned,
+            wall_time_s=wall_time,
+            best_trials=[TrialResult.from_trial(t) for t in best],
+        )
+
+
+def describe_hypermodel_space(hypermodel: Any, name: str) -> list[dict[str, Any]]:
+    """The space's rows, turning a failure of the user's build code into a clear error."""
+    try:
+        return hypermodels.describe_space(hypermodels.search_space(hypermodel))
+    except Exception as error:  # user code: any failure is a bad hypermodel, not a crash of ours
+        raise hypermodels.HypermodelError(
+            f"hypermodel {name!r} failed to build with its default hyperparameters: "
+            f"{type(error).__name__}: {last_line(str(error))}"
+        ) from error
+
+
+def resolve_options(
+    config: SearchConfig, fit_defaults: dict[str, int], previous: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Options as given, else as the resumed project had them, else the defaults.
+
+    A resumed project refuses an option given with another value than it was searched with.
+    """
+    given = config.experiment_options()
+    if previous is None:
+        defaults = config_module.default_options(config.tuner, fit_defaults)
+        return {k: v if v is not None else defaults[k] for k, v in given.items()}
+    resolved = {}
+    for name, value in given.items():
+        old = previous.get(name)
+        if value is not None and name != "validation_split" and value != old:
+            raise ProjectError(_changed_message(config, name, previous, value))
+        resolved[name] = old if value is None or name == "validation_split" else value
+    if given["validation_split"] is not None:
+        resolved["validation_split"] = given["validation_split"]
+    return resolved
+
+
+def _changed_message(config: SearchConfig, name: str, previous: dict[str, Any], value: Any) -> str:
+    flag = "--" + name.replace("_", "-")
+    return (
+        f"{config.project_dir} was searched with {flag} {previous.get(name)}, not {value}: "
+        f"resume with the same value, or use --overwrite / --name to start another search"
+    )
+
+
+def _previous_manifest(config: SearchConfig) -> dict[str, Any] | None:
+    """The manifest of the project to resume, None for a new one; refuses what cannot be resumed."""
+    state = project_state(config.project_dir)
+    if state == "other":
+        raise ProjectError(
+            f"{config.project_dir} exists and is not a tuning project; "
+            "choose another --name or --dir (kerastune will not delete it)"
+        )
+    if config.overwrite or state == "new":
+        return None
+    if state == "keras-tuner":
+        raise ProjectError(
+            f"{config.project_dir} holds a keras-tuner project that kerastune did not make; "
+            "use --overwrite to replace it, or another --name"
+        )
+    manifest = read_manifest(config.project_dir) or {}
+    for key, value in (("tuner", config.tuner), ("hypermodel", config.hypermodel)):
+        if manifest.get(key) != value:
+            raise ProjectError(
+                f"{config.project_dir} is a {manifest.get('tuner')} search of "
+                f"{manifest.get('hypermodel')!r}, not a {config.tuner} search of {config.hypermodel!r}: "
+                "use another --name, or --overwrite to discard it"
+            )
+    return manifest
+
+
+def check_space_unchanged(previous: dict[str, Any], space: list[dict[str, Any]], project_dir: Path) -> None:
+    if previous.get("space") != space:
+        raise ProjectError(
+            f"the search space of {previous.get('hypermodel')!r} has changed since {project_dir} was "
+            "searched: use --overwrite to start afresh, or another --name"
+        )
+
+
+def _max_trials(config: SearchConfig, previous: dict[str, Any] | None, space: list[dict[str, Any]]) -> int | None:
+    if config.tuner == "hyperband":
+        return None
+    if config.max_trials is not None:
+        return config.max_trials
+    if previous is not None:
+        return previous["options"]["max_trials"]
+    if config.tuner != "grid":
+        return config_module.DEFAULT_MAX_TRIALS
+    return None
+
+
+def _labels(y: np.ndarray, spec: Any) -> np.ndarray:
+    if spec.one_hot_labels:
+        return np.eye(hypermodels.base.NUM_CLASSES, dtype="float32")[y]
+    return y
+
+
+def _finished_trial_ids(project_dir: Path) -> list[str]:
+    ids = []
+    for path in Path(project_dir).glob("trial_*/trial.json"):
+        try:
+            trial = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if trial.get("status") in ("COMPLETED", "FAILED"):
+            ids.append(trial.get("trial_id"))
+    return ids
+
+
+def last_line(text: str | None) -> str:
+    """The last non-empty line of a message or traceback."""
+    lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
