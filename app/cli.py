@@ -6,6 +6,7 @@ TensorFlow, Keras and keras-tuner are imported inside the commands, never at sta
 
 from __future__ import annotations
 
+import enum
 import os
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -28,6 +29,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=True,
 )
+
+class Format(str, enum.Enum):
+    table = "table"
+    json = "json"
+
 
 HypermodelArg = Annotated[
     str,
@@ -123,10 +129,11 @@ BetaOpt = Annotated[
 ]
 
 
+FormatOpt = Annotated[Format, typer.Option("--format", help="Print a table or JSON.")]
+
+
 @app.command()
-def models(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-) -> None:
+def models(output_format: FormatOpt = Format.table) -> None:
     """List the registered hypermodels: name, description, and where each comes from.
 
     Example: kerastune models
@@ -137,7 +144,7 @@ def models(
     import hypermodels
 
     entries = hypermodels.entries()
-    if as_json:
+    if output_format is Format.json:
         output.say(json.dumps([{"name": e.name, "description": e.description, "source": e.source}
                                for e in entries], indent=2))
         return
@@ -145,10 +152,7 @@ def models(
 
 
 @app.command()
-def space(
-    hypermodel: HypermodelArg,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-) -> None:
+def space(hypermodel: HypermodelArg, output_format: FormatOpt = Format.table) -> None:
     """Show a hypermodel's search space: each hyperparameter's type, values, default and condition.
 
     Example: kerastune space mlp
@@ -157,12 +161,13 @@ def space(
 
     import_tensorflow_quietly()
     import hypermodels
-    from tuners.search import describe_hypermodel_space
+    from tuners.search import hypermodel_space
 
     instance = hypermodels.get(hypermodel)
-    rows = describe_hypermodel_space(instance, hypermodel)
-    grid = hypermodels.grid_size(hypermodels.search_space(instance))
-    if as_json:
+    search_space = hypermodel_space(instance, hypermodel)
+    rows = hypermodels.describe_space(search_space)
+    grid = hypermodels.grid_size(search_space)
+    if output_format is Format.json:
         output.say(json.dumps({"hypermodel": hypermodel, "hyperparameters": rows, "grid_size": grid},
                               indent=2, default=str))
         return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,7 +54,7 @@ def evaluate_project(project_dir: Path, top: int = 3, data: Any = None) -> Evalu
     import hypermodels
     from tuners.config import ConfigError
     from tuners.data import prepare_images
-    from tuners.factory import build_tuner
+    from tuners.factory import build_tuner, quiet_weight_reload
     from tuners.project import ProjectError, load_project
     from tuners.search import TrialResult
 
@@ -90,9 +89,7 @@ def evaluate_project(project_dir: Path, top: int = 3, data: Any = None) -> Evalu
         trials_completed=len(completed),
     )
     for rank, trial in enumerate(best, start=1):
-        with warnings.catch_warnings():
-            # The checkpoint holds the optimizer's state; an evaluation does not need it.
-            warnings.filterwarnings("ignore", message=r"Skipping variable loading for optimizer")
+        with quiet_weight_reload():
             model = tuner.load_model(trial)
         loss = model.evaluate(x_test, y_for_loss, batch_size=1024, verbose=0, return_dict=True)["loss"]
         predictions = model.predict(x_test, batch_size=1024, verbose=0)

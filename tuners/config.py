@@ -75,11 +75,14 @@ class SearchConfig:
         _check_at_least("factor", self.factor, 2)
         _check_at_least("num_initial_points", self.num_initial_points, 1)
         _check_at_least("seed", self.seed, 0)
-        if self.validation_split is not None and self.validation_split <= 0:
+        split = self.validation_split
+        if split is not None and (split <= 0 or (split >= 1 and split != int(split))):
             raise ConfigError(
-                f"--validation-split must be a count of digits (e.g. 10000) or a fraction "
-                f"between 0 and 1 (e.g. 0.2), got {self.validation_split:g}"
+                f"--validation-split must be a whole number of digits (e.g. 10000) or a fraction "
+                f"between 0 and 1 (e.g. 0.2), got {split:g}"
             )
+        if split is not None and split >= 1:
+            self.validation_split = int(split)  # a count, even when the command line parsed a float
         if self.alpha is not None and self.alpha <= 0:
             raise ConfigError(f"--alpha must be > 0, got {self.alpha:g}")
         if self.beta is not None and self.beta < 0:

@@ -95,13 +95,13 @@ def load_mnist(path: str | os.PathLike | None = None) -> MnistData:
         return _load_keras_or_sample()
     p = Path(path).expanduser()
     if p.is_dir():
-        return MnistData(**_read_idx_dir(p), source="idx", location=str(p))
+        return MnistData(**_read_idx_dir(p), source="idx", location=str(p.resolve()))
     if not p.exists():
         raise DataError(
             f"{p}: no such file or directory; give a Keras-layout .npz file "
             "or a directory of the four MNIST IDX files"
         )
-    return MnistData(**_read_npz(p), source="file", location=str(p))
+    return MnistData(**_read_npz(p), source="file", location=str(p.resolve()))
 
 
 def default_validation_size(n_train: int) -> int:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import io
 import time
+import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import keras_tuner as kt
 
@@ -106,6 +107,18 @@ def build_tuner(
     instance = _quietly(TUNER_CLASSES[tuner], **common, **specific)
     instance.listener = listener
     return instance
+
+
+@contextlib.contextmanager
+def quiet_weight_reload() -> Iterator[None]:
+    """Hide Keras's warning that a reloaded checkpoint's optimizer state is skipped.
+
+    Hyperband resumes models and `evaluate` reloads them from weight checkpoints; the optimizer
+    state in those files is not needed, so the warning is noise.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Skipping variable loading for optimizer")
+        yield
 
 
 def _quietly(cls: type, **kwargs: Any) -> Any:

@@ -15,7 +15,7 @@ import hypermodels
 from tuners import config as config_module
 from tuners.config import ConfigError, SearchConfig
 from tuners.data import MnistData, prepare_images, split_validation
-from tuners.factory import build_tuner, parse_objective, planned_trials
+from tuners.factory import build_tuner, parse_objective, planned_trials, quiet_weight_reload
 from tuners.project import (
     ProjectError,
     now,
@@ -100,7 +100,9 @@ class Search:
         self.config = config
         self.data = data
         self.hypermodel = hypermodels.get(config.hypermodel)
-        self.space = describe_hypermodel_space(self.hypermodel, config.hypermodel)
+        space = hypermodel_space(self.hypermodel, config.hypermodel)
+        self.space = hypermodels.describe_space(space)
+        self.grid_size = hypermodels.grid_size(space)
         self.previous = _previous_manifest(config)
         self.resumed = self.previous is not None
         if self.previous is not None:
@@ -117,7 +119,7 @@ class Search:
         if previous_options and previous_options["validation_split"] != len(y_val):
             raise ProjectError(_changed_message(config, "validation_split", previous_options, len(y_val)))
         self.options = options
-        self.max_trials = _max_trials(config, self.previous, self.space)
+        self.max_trials = _max_trials(config, self.previous, self.grid_size)
         self.data_info = {
             **data.describe(),
             "summary": data.summary(),
@@ -173,7 +175,8 @@ class Search:
         if self.options["epochs"] is not None:
             fit_kwargs["epochs"] = self.options["epochs"]
         try:
-            tuner.search(*self.fit_args, validation_data=self.validation_data, **fit_kwargs)
+            with quiet_weight_reload():
+                tuner.search(*self.fit_args, validation_data=self.validation_data, **fit_kwargs)
         except RuntimeError as error:
             if "consecutive failures" not in str(error):
                 raise
@@ -227,10 +230,10 @@ class Search:
         )
 
 
-def describe_hypermodel_space(hypermodel: Any, name: str) -> list[dict[str, Any]]:
-    """The space's rows, turning a failure of the user's build code into a clear error."""
+def hypermodel_space(hypermodel: Any, name: str) -> Any:
+    """The hypermodel's whole search space, turning a failure of the user's build code into a clear error."""
     try:
-        return hypermodels.describe_space(hypermodels.search_space(hypermodel))
+        return hypermodels.search_space(hypermodel)
     except Exception as error:  # user code: any failure is a bad hypermodel, not a crash of ours
         raise hypermodels.HypermodelError(
             f"hypermodel {name!r} failed to build with its default hyperparameters: "
@@ -302,7 +305,11 @@ def check_space_unchanged(previous: dict[str, Any], space: list[dict[str, Any]],
         )
 
 
-def _max_trials(config: SearchConfig, previous: dict[str, Any] | None, space: list[dict[str, Any]]) -> int | None:
+def _max_trials(config: SearchConfig, previous: dict[str, Any] | None, grid_size: int | None) -> int | None:
+    """The trial budget: as given, else as the resumed project had it, else the default.
+
+    GridSearch's default is the whole grid, when that grid is regular and not too large.
+    """
     if config.tuner == "hyperband":
         return None
     if config.max_trials is not None:
@@ -311,7 +318,13 @@ def _max_trials(config: SearchConfig, previous: dict[str, Any] | None, space: li
         return previous["options"]["max_trials"]
     if config.tuner != "grid":
         return config_module.DEFAULT_MAX_TRIALS
-    return None
+    if grid_size is None or grid_size > config_module.MAX_IMPLICIT_GRID:
+        size = "irregular (it has conditional hyperparameters)" if grid_size is None else f"{grid_size:,} combinations"
+        raise ConfigError(
+            f"the grid of {config.hypermodel!r} is {size}, too large to try in full: "
+            "give --max-trials N to try its first N combinations"
+        )
+    return grid_size
 
 
 def _labels(y: np.ndarray, spec: Any) -> np.ndarray:

@@ -1,0 +1,49 @@
+"""Shared fixtures: tiny real MNIST slices, a seeded and quiet Keras, a clean registry."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+TINY_TRAIN_PER_CLASS = 40
+TINY_TEST_PER_CLASS = 10
+
+
+def _balanced(x: np.ndarray, y: np.ndarray, per_class: int) -> tuple[np.ndarray, np.ndarray]:
+    index = np.concatenate([np.flatnonzero(y == digit)[:per_class] for digit in range(10)])
+    index.sort()
+    return x[index], y[index]
+
+
+@pytest.fixture(scope="session")
+def tiny_npz(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Keras-layout .npz of 400 training and 100 test real digits from the bundled sample."""
+    from tuners.data import sample_path
+
+    with np.load(sample_path(), allow_pickle=False) as sample:
+        x_train, y_train = _balanced(sample["x_train"], sample["y_train"], TINY_TRAIN_PER_CLASS)
+        x_test, y_test = _balanced(sample["x_test"], sample["y_test"], TINY_TEST_PER_CLASS)
+    path = tmp_path_factory.mktemp("data") / "tiny_mnist.npz"
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tiny_npz: Path):
+    from tuners.data import load_mnist
+
+    return load_mnist(tiny_npz)
+
+
+@pytest.fixture(autouse=True)
+def _seeded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts from the same random state."""
+    import random
+
+    random.seed(0)
+    np.random.seed(0)

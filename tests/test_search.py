@@ -1,0 +1,197 @@
+"""Real small searches with every tuner, then `evaluate`; resuming; user hypermodels; test-set hygiene."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import app
+
+runner = CliRunner()
+
+# tuner -> options that make a real but tiny search
+TUNER_OPTIONS = {
+    "random": ["mlp", "--max-trials", "2", "--epochs", "1"],
+    "bayesian": ["mlp", "--max-trials", "2", "--epochs", "1", "--num-initial-points", "1"],
+    "grid": ["tutorial-micro", "--max-trials", "2", "--epochs", "1"],
+    "hyperband": ["mlp", "--max-epochs", "2", "--factor", "2"],
+}
+
+
+def run(*args: object):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.mark.parametrize("tuner", list(TUNER_OPTIONS))
+def test_search_then_evaluate(tuner: str, tiny_npz: Path, tmp_path: Path) -> None:
+    summary_file, evaluation_file = tmp_path / "summary.json", tmp_path / "evaluation.json"
+    result = run(tuner, *TUNER_OPTIONS[tuner], "--data", tiny_npz, "--dir", tmp_path / "tuning",
+                 "--json", summary_file)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(summary_file.read_text())
+    finished = summary["trials_finished"]
+    assert finished == (summary["planned"] if tuner == "hyperband" else 2)
+    assert summary["completed"] == finished and summary["failed"] == 0
+    assert result.stdout.count("] trial ") == finished  # one progress line per trial
+    assert f"[{finished}/{summary['planned']}] trial" in result.stdout
+    assert "Best trials by val_accuracy" in result.stdout
+    assert summary["data"]["train"] == 400 and summary["data"]["validation"] == 67
+    assert summary["data"]["fit"] == 333
+    assert summary["best_trials"][0]["score"] >= summary["best_trials"][-1]["score"]
+
+    project = Path(summary["project_dir"])
+    assert project.name == f"{tuner}-{TUNER_OPTIONS[tuner][0]}"
+    manifest = json.loads((project / "kerastune.json").read_text())
+    assert manifest["tuner"] == tuner and manifest["hypermodel"] == TUNER_OPTIONS[tuner][0]
+    assert manifest["data"]["location"] == str(tiny_npz.resolve())
+    assert manifest["versions"]["keras-tuner"]
+
+    result = run("evaluate", project, "--top", "2", "--json", evaluation_file)
+    assert result.exit_code == 0, result.output
+    assert "test accuracy" in result.stdout
+    assert "Skipping variable loading" not in result.output
+    evaluation = json.loads(evaluation_file.read_text())
+    models = evaluation["models"]
+    assert [m["trial_id"] for m in models] == [t["trial_id"] for t in summary["best_trials"][:2]]
+    for model in models:
+        assert set(model) >= {"trial_id", "hyperparameters", "val_score", "test_accuracy", "test_loss"}
+        assert 0.0 <= model["test_accuracy"] <= 1.0 and model["test_loss"] > 0
+    assert evaluation["data"]["test"] == 100
+
+
+def test_resume_is_announced_and_only_runs_what_is_left(tiny_npz: Path, tmp_path: Path) -> None:
+    common = ["random", "mlp", "--data", tiny_npz, "--dir", tmp_path, "--epochs", "1"]
+    assert run(*common, "--max-trials", "2").exit_code == 0
+
+    result = run(*common, "--max-trials", "3", "--json", tmp_path / "s.json")
+    assert result.exit_code == 0, result.output
+    assert "Resuming" in result.stdout and "2 trials already finished" in result.stdout
+    assert result.stdout.count("] trial ") == 1
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert (summary["trials_before"], summary["trials_finished"]) == (2, 3)
+
+    # options not given again come from the project: --epochs 1 is kept
+    result = run("random", "mlp", "--data", tiny_npz, "--dir", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "3 trials of 1 epochs" in result.stdout and "] trial " not in result.stdout
+
+
+def test_resume_refuses_a_changed_experiment(tiny_npz: Path, tmp_path: Path) -> None:
+    common = ["--data", tiny_npz, "--dir", tmp_path]
+    assert run("random", "mlp", *common, "--max-trials", "1", "--epochs", "1").exit_code == 0
+    manifest = (tmp_path / "random-mlp" / "kerastune.json").read_text()
+
+    for args, expected in [
+        (["random", "mlp", "--epochs", "2"], "--epochs 1, not 2"),
+        (["random", "mlp", "--seed", "7"], "--seed 0, not 7"),
+        (["bayesian", "mlp", "--name", "random-mlp"], "is a random search of 'mlp'"),
+        (["random", "tutorial-micro", "--name", "random-mlp"], "is a random search of 'mlp'"),
+    ]:
+        result = run(*args, *common)
+        assert result.exit_code == 2, result.output
+        assert expected in result.stderr
+    assert (tmp_path / "random-mlp" / "kerastune.json").read_text() == manifest
+
+    result = run("random", "mlp", *common, "--epochs", "2", "--max-trials", "1", "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert "Starting afresh" in result.stdout
+    assert json.loads((tmp_path / "random-mlp" / "kerastune.json").read_text())["options"]["epochs"] == 2
+
+
+def test_resume_refuses_a_changed_search_space(tiny_npz: Path, tmp_path: Path, monkeypatch) -> None:
+    module = tmp_path / "spaces.py"
+    module.write_text(_USER_MODULE.replace("UNITS", "[32, 64]"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    args = ["random", "spaces:build_model", "--data", tiny_npz, "--max-trials", "1", "--epochs", "1"]
+    try:
+        assert run(*args).exit_code == 0
+        module.write_text(_USER_MODULE.replace("UNITS", "[32, 128]"))
+        _forget_module("spaces")
+        result = run(*args)
+        assert result.exit_code == 2
+        assert "search space of 'spaces:build_model' has changed" in result.stderr
+    finally:
+        _forget_module("spaces")
+
+
+# Written exactly as the seed tutorial wrote its model-building function.
+_USER_MODULE = textwrap.dedent(
+    """
+    from keras.models import Sequential
+    from keras.layers import Dense
+    from keras.optimizers import Adam
+
+    def build_model(hp):
+        model = Sequential()
+        model.add(Dense(units=hp.Choice('units', UNITS), activation='relu', input_dim=784))
+        model.add(Dense(10, activation='softmax'))
+        model.compile(optimizer=Adam(hp.Choice('learning_rate', [1e-2, 1e-3])),
+                      loss='sparse_categorical_crossentropy', metrics=['accuracy'])
+        return model
+    """
+)
+
+
+def _forget_module(name: str) -> None:
+    import sys
+
+    sys.modules.pop(name, None)
+
+
+def test_tutorial_style_build_function_runs_unchanged(tiny_npz: Path, tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "usermodels.py").write_text(_USER_MODULE.replace("UNITS", "[32, 64]"))
+    monkeypatch.chdir(tmp_path)
+    try:
+        result = run("random", "usermodels:build_model", "--data", tiny_npz, "--max-trials", "2",
+                     "--epochs", "1", "--json", "s.json")
+        assert result.exit_code == 0, result.output
+        summary = json.loads(Path("s.json").read_text())
+        assert summary["completed"] == 2
+        assert set(summary["best_trials"][0]["hyperparameters"]) == {"units", "learning_rate"}
+        assert Path(summary["project_dir"]).name == "random-usermodels-build_model"
+        result = run("evaluate", summary["project_dir"], "--top", "1")
+        assert result.exit_code == 0, result.output
+    finally:
+        _forget_module("usermodels")
+
+
+class _Untouchable:
+    """Stands in for the test images: any use by a search fails the test."""
+
+    def __getattr__(self, name: str):
+        raise AssertionError(f"the search touched the test set ({name})")
+
+    def __len__(self) -> int:
+        raise AssertionError("the search touched the test set (len)")
+
+    def __array__(self, *args, **kwargs):
+        raise AssertionError("the search touched the test set (array)")
+
+
+def test_search_never_touches_the_test_set(tiny_data, tmp_path: Path) -> None:
+    from tuners.config import SearchConfig
+    from tuners.search import Search
+
+    data = dataclasses.replace(tiny_data, x_test=_Untouchable())
+    config = SearchConfig(tuner="random", hypermodel="mlp", directory=tmp_path, max_trials=1, epochs=1)
+    summary = Search(config, data).run()
+    assert summary.completed == 1
+
+
+def test_failing_build_is_reported_not_a_traceback(tiny_npz: Path, tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "broken.py").write_text("def build_model(hp):\n    raise RuntimeError('boom in build')\n")
+    monkeypatch.chdir(tmp_path)
+    try:
+        result = run("random", "broken:build_model", "--data", tiny_npz, "--max-trials", "1")
+        assert result.exit_code == 2
+        assert "failed to build" in result.stderr and "boom in build" in result.stderr
+        assert "Traceback" not in result.output
+        assert not (tmp_path / "tuning").exists()
+    finally:
+        _forget_module("broken")
