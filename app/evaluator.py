@@ -54,7 +54,8 @@ def evaluate_project(project_dir: Path, top: int = 3, data: Any = None) -> Evalu
     import hypermodels
     from tuners.config import ConfigError
     from tuners.data import prepare_images
-    from tuners.factory import build_tuner, quiet_weight_reload
+    from tuners.factory import build_tuner
+    from tuners.noise import quiet_keras_noise
     from tuners.project import ProjectError, load_project
     from tuners.search import TrialResult
 
@@ -89,10 +90,10 @@ def evaluate_project(project_dir: Path, top: int = 3, data: Any = None) -> Evalu
         trials_completed=len(completed),
     )
     for rank, trial in enumerate(best, start=1):
-        with quiet_weight_reload():
+        with quiet_keras_noise():
             model = tuner.load_model(trial)
-        loss = model.evaluate(x_test, y_for_loss, batch_size=1024, verbose=0, return_dict=True)["loss"]
-        predictions = model.predict(x_test, batch_size=1024, verbose=0)
+            loss = model.evaluate(x_test, y_for_loss, batch_size=1024, verbose=0, return_dict=True)["loss"]
+            predictions = model.predict(x_test, batch_size=1024, verbose=0)
         accuracy = float(np.mean(np.argmax(predictions, axis=-1) == y_test))
         result = TrialResult.from_trial(trial)
         evaluation.models.append(

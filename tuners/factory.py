@@ -5,9 +5,8 @@ from __future__ import annotations
 import contextlib
 import io
 import time
-import warnings
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import keras_tuner as kt
 
@@ -107,18 +106,6 @@ def build_tuner(
     instance = _quietly(TUNER_CLASSES[tuner], **common, **specific)
     instance.listener = listener
     return instance
-
-
-@contextlib.contextmanager
-def quiet_weight_reload() -> Iterator[None]:
-    """Hide Keras's warning that a reloaded checkpoint's optimizer state is skipped.
-
-    Hyperband resumes models and `evaluate` reloads them from weight checkpoints; the optimizer
-    state in those files is not needed, so the warning is noise.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"Skipping variable loading for optimizer")
-        yield
 
 
 def _quietly(cls: type, **kwargs: Any) -> Any:

@@ -15,7 +15,8 @@ import hypermodels
 from tuners import config as config_module
 from tuners.config import ConfigError, SearchConfig
 from tuners.data import MnistData, prepare_images, split_validation
-from tuners.factory import build_tuner, parse_objective, planned_trials, quiet_weight_reload
+from tuners.factory import build_tuner, parse_objective, planned_trials
+from tuners.noise import quiet_keras_noise
 from tuners.project import (
     ProjectError,
     now,
@@ -175,7 +176,7 @@ class Search:
         if self.options["epochs"] is not None:
             fit_kwargs["epochs"] = self.options["epochs"]
         try:
-            with quiet_weight_reload():
+            with quiet_keras_noise():
                 tuner.search(*self.fit_args, validation_data=self.validation_data, **fit_kwargs)
         except RuntimeError as error:
             if "consecutive failures" not in str(error):
