@@ -316,7 +316,7 @@ def _search(tuner: str, data: Path | None, json_file: Path | None, **options: An
         f"Trials fit on {search.data_info['fit']:,} digits and are scored on {search.data_info['validation']:,} "
         f"held-out training digits (stratified, seed {search.options['seed']}); the test set is not used."
     )
-    output.say(_announcement(search))
+    output.say(output.announcement(search))
     objective = search.options["objective"].partition(":")[0]
     try:
         summary = search.run(on_trial=lambda event: output.say(output.trial_line(event, objective)))
@@ -327,23 +327,6 @@ def _search(tuner: str, data: Path | None, json_file: Path | None, **options: An
     if json_file:
         output.write_json(json_file, summary.to_dict())
         output.say(f"Wrote {json_file}")
-
-
-def _announcement(search: Any) -> str:
-    config, options = search.config, search.options
-    if config.tuner == "hyperband":
-        budget = f"up to {options['max_epochs']} epochs per model, factor {options['factor']}"
-    else:
-        trials = "the whole grid" if search.max_trials is None else f"{search.max_trials} trials"
-        budget = f"{trials} of {options['epochs']} epochs"
-    what = f"{config.tuner} search of {config.hypermodel!r}: {budget}, batch {options['batch_size']}, " \
-           f"objective {options['objective']}"
-    if search.resumed:
-        return (f"Resuming {config.project_dir} ({search.trials_before} trials already finished; "
-                f"--overwrite starts afresh): {what}")
-    if config.overwrite:
-        return f"Starting afresh in {config.project_dir} (--overwrite discards what was there): {what}"
-    return f"Starting {config.project_dir}: {what}"
 
 
 def main() -> None:

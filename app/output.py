@@ -54,6 +54,30 @@ def format_duration(seconds: float) -> str:
     return f"{secs}s"
 
 
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def announcement(search: Any) -> str:
+    """The line that says what a search is about to do, and whether it resumes a project."""
+    config, options = search.config, search.options
+    if config.tuner == "hyperband":
+        budget = f"up to {plural(options['max_epochs'], 'epoch')} per model, factor {options['factor']}"
+    else:
+        trials = "the whole grid" if search.max_trials is None else plural(search.max_trials, "trial")
+        budget = f"{trials} of {plural(options['epochs'], 'epoch')}"
+    what = (
+        f"{config.tuner} search of {config.hypermodel!r}: {budget}, batch {options['batch_size']}, "
+        f"objective {options['objective']}"
+    )
+    if search.resumed:
+        done = plural(search.trials_before, "trial")
+        return f"Resuming {config.project_dir} ({done} already finished; --overwrite starts afresh): {what}"
+    if config.overwrite:
+        return f"Starting afresh in {config.project_dir} (--overwrite discards what was there): {what}"
+    return f"Starting {config.project_dir}: {what}"
+
+
 def trial_line(event: Any, objective: str) -> str:
     """One line per finished trial: number, score, best so far, time, hyperparameters."""
     of = f"/{event.planned}" if event.planned else ""  # "[3/10]": the third finished trial of ten
@@ -74,7 +98,7 @@ def print_search_summary(summary: Any) -> None:
     direction = "higher" if summary.direction == "max" else "lower"
     earlier = f", {summary.trials_before} of them from earlier runs" if summary.trials_before else ""
     say(
-        f"Search finished in {format_duration(summary.wall_time_s)}: {summary.trials_finished} trials "
+        f"Search finished in {format_duration(summary.wall_time_s)}: {plural(summary.trials_finished, 'trial')} "
         f"({summary.completed} completed, {summary.failed} failed{earlier})."
     )
     if not summary.best_trials:

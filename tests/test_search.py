@@ -84,7 +84,7 @@ def test_resume_is_announced_and_only_runs_what_is_left(tiny_npz: Path, tmp_path
     # options not given again come from the project: --epochs 1 is kept
     result = run("random", "mlp", "--data", tiny_npz, "--dir", tmp_path)
     assert result.exit_code == 0, result.output
-    assert "3 trials of 1 epochs" in result.stdout and "] trial " not in result.stdout
+    assert "3 trials of 1 epoch," in result.stdout and "] trial " not in result.stdout
 
 
 def test_resume_refuses_a_changed_experiment(tiny_npz: Path, tmp_path: Path) -> None:
