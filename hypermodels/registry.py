@@ -59,11 +59,12 @@ _broken_plugins: dict[str, str] = {}
 
 
 def register(
-    name: str | None = None, *, description: str | None = None, source: str = "built-in"
+    name: str | None = None, *, description: str | None = None, source: str | None = None
 ) -> Callable[[Any], Any]:
     """Decorator: register a HyperModel class, instance or build(hp) function under `name`.
 
-    The decorated object is returned unchanged, so it stays directly usable.
+    The decorated object is returned unchanged, so it stays directly usable. `source` says
+    where it comes from in `kerastune models`: "built-in" for kerastune's own, else its module.
     """
 
     def decorator(target: Any) -> Any:
@@ -75,7 +76,8 @@ def register(
                 f"hypermodel {key!r} is already registered (from {_registry[key].source}); "
                 "choose another name"
             )
-        _registry[key] = Entry(key, target, description or _first_doc_line(target), source)
+        origin = source or _origin(target)
+        _registry[key] = Entry(key, target, description or _first_doc_line(target), origin)
         return target
 
     return decorator
@@ -149,6 +151,11 @@ def load_reference(reference: str) -> Any:
             f"cannot import module {module_name!r} for hypermodel {reference!r}: {error}. "
             "Run from the directory that holds it, or install it"
         ) from None
+    except Exception as error:  # the user's module itself failed while importing
+        raise HypermodelError(
+            f"importing module {module_name!r} for hypermodel {reference!r} failed: "
+            f"{type(error).__name__}: {error}"
+        ) from error
     target: Any = module
     for part in attribute.split("."):
         try:
@@ -167,9 +174,12 @@ def _load_plugins() -> None:
         return
     _plugins_loaded = True
     for point in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if point.name in _registry:
-            continue  # a built-in or an earlier plugin keeps its name
         dist = getattr(point.dist, "name", None) or point.value
+        if point.name in _registry:  # a built-in or an earlier plugin keeps its name
+            _broken_plugins[point.name] = (
+                f"{point.value} (from {dist}): the name is taken by {_registry[point.name].source}"
+            )
+            continue
         try:
             target = point.load()
         except Exception as error:  # a broken plugin must not break the tool
@@ -184,6 +194,11 @@ def broken_plugins() -> dict[str, str]:
     """Entry points in the `kerastune.hypermodels` group that failed to load, with the reason."""
     _load_plugins()
     return dict(_broken_plugins)
+
+
+def _origin(target: Any) -> str:
+    module = getattr(target, "__module__", None) or type(target).__module__
+    return "built-in" if module.startswith("hypermodels.") else f"module {module}"
 
 
 def _first_doc_line(target: Any) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import sys
 import textwrap
+import types
+from importlib import metadata
 from pathlib import Path
 
 import keras
@@ -70,6 +72,7 @@ def test_register_returns_the_class_unchanged_and_registers_it(clean_registry):
     assert entry.name == "test-tiny-class"
     assert entry.target is TinyHyperModel
     assert entry.description == "a tiny class"
+    assert entry.source == f"module {__name__}"  # not "built-in": it is the user's own
     assert "test-tiny-class" in hypermodels.list_hypermodels()
 
 
@@ -85,7 +88,8 @@ def test_register_returns_the_function_unchanged_and_uses_its_docstring(clean_re
 def test_register_uses_the_first_docstring_line_of_a_class(clean_registry):
     hypermodels.register("test-tiny-doc")(TinyHyperModel)
 
-    assert hypermodels.get_entry("test-tiny-doc").description == "Tiny hypermodel for registry tests."
+    description = hypermodels.get_entry("test-tiny-doc").description
+    assert description == "Tiny hypermodel for registry tests."
 
 
 def test_register_without_a_name_uses_the_function_name(clean_registry):
@@ -128,7 +132,8 @@ def test_list_filters_with_shell_patterns():
 def test_duplicate_name_raises_and_keeps_the_first_entry(clean_registry):
     hypermodels.register("test-dup", description="first")(tiny_build)
 
-    with pytest.raises(hypermodels.DuplicateHypermodelError, match="'test-dup' is already registered"):
+    duplicate = hypermodels.DuplicateHypermodelError
+    with pytest.raises(duplicate, match="'test-dup' is already registered"):
         hypermodels.register("test-dup", description="second")(TinyHyperModel)
 
     entry = hypermodels.get_entry("test-dup")
@@ -245,7 +250,7 @@ class UserHyperModel(kt.HyperModel):
 
 user_instance = UserHyperModel()
 answer = 42
-'''
+'''  # noqa: E501  (build_model is the seed tutorial's code, verbatim)
 
 
 @pytest.fixture
@@ -262,6 +267,7 @@ def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         sys.modules.pop("usermod", None)
 
 
+@pytest.mark.filterwarnings("ignore:Do not pass an `input_shape`/`input_dim`:UserWarning")
 @pytest.mark.parametrize("attribute", ["build_model", "UserHyperModel", "user_instance"])
 def test_reference_to_a_user_module_builds_a_compiled_model(user_module, attribute):
     reference = f"{user_module}:{attribute}"
@@ -288,6 +294,15 @@ def test_reference_to_a_class_gives_fresh_instances_and_to_an_instance_the_insta
 def test_reference_to_a_missing_module(user_module):
     with pytest.raises(hypermodels.HypermodelError, match="cannot import module 'nomodule'"):
         hypermodels.get("nomodule:x")
+
+
+def test_reference_to_a_module_that_fails_on_import(user_module):
+    Path("crashing.py").write_text("raise RuntimeError('no GPU here')\n")
+    try:
+        with pytest.raises(hypermodels.HypermodelError, match="importing module 'crashing'.*no GPU here"):
+            hypermodels.get("crashing:build")
+    finally:
+        sys.modules.pop("crashing", None)
 
 
 def test_reference_to_a_missing_attribute(user_module):
@@ -330,7 +345,7 @@ BROKEN_PLUGIN_MODULE = 'raise RuntimeError("this plugin exploded on import")\n'
 
 
 def write_distribution(root: Path, name: str, entry_points: str, modules: dict[str, str]) -> None:
-    """A fake installed distribution: modules plus a NAME-1.0.dist-info folder, as pip leaves them."""
+    """A fake installed distribution: its modules and a NAME-1.0.dist-info folder, as pip writes."""
     for module, source in modules.items():
         (root / f"{module}.py").write_text(source)
     info = root / f"{name}-1.0.dist-info"
@@ -394,6 +409,7 @@ def test_a_plugin_cannot_take_a_builtin_name(plugin_path):
     entry = hypermodels.get_entry("mlp")
     assert entry.target is MLP
     assert entry.source == "built-in"
+    assert "the name is taken by built-in" in hypermodels.broken_plugins()["mlp"]
 
 
 def test_a_broken_plugin_is_reported_and_does_not_break_listing(plugin_path):
@@ -409,11 +425,20 @@ def test_a_broken_plugin_is_reported_and_does_not_break_listing(plugin_path):
         hypermodels.get("broken-plugin")
 
 
-def test_plugins_are_not_loaded_before_first_use_and_then_only_once(plugin_path):
+def test_plugins_are_not_loaded_before_first_use_and_then_only_once(plugin_path, monkeypatch):
+    scans = []
+
+    def entry_points(**selection):
+        scans.append(selection)
+        return metadata.entry_points(**selection)
+
+    monkeypatch.setattr(registry, "metadata", types.SimpleNamespace(entry_points=entry_points))
     assert "my-plugin" not in registry._registry
 
-    hypermodels.broken_plugins()
-    assert "my-plugin" in registry._registry
     first = hypermodels.get_entry("my-plugin")
     hypermodels.list_hypermodels()
+    hypermodels.broken_plugins()
+    hypermodels.get("my-plugin")
+
+    assert scans == [{"group": hypermodels.ENTRY_POINT_GROUP}]
     assert hypermodels.get_entry("my-plugin") is first
