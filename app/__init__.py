@@ -1,0 +1,1 @@
+"""kerastune's command line and evaluator."""
