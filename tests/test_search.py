@@ -201,3 +201,53 @@ def test_failing_build_is_reported_not_a_traceback(tiny_npz: Path, tmp_path: Pat
         assert not (tmp_path / "tuning").exists()
     finally:
         _forget_module("broken")
+
+
+def test_hypermodel_can_ask_for_28x28_images(tiny_data, tmp_path: Path) -> None:
+    import keras
+    import keras_tuner as kt
+
+    from tuners.config import SearchConfig
+    from tuners.search import Search
+
+    seen_shapes = []
+
+    class ImageModel(kt.HyperModel):
+        input_shape = (28, 28)
+
+        def build(self, hp):
+            seen_shapes.append(self.input_shape)
+            model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),
+                                      keras.layers.Dense(hp.Choice("units", [16, 32]), activation="relu"),
+                                      keras.layers.Dense(10, activation="softmax")])
+            model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+            return model
+
+        def fit(self, hp, model, x, y, **kwargs):
+            assert x.shape[1:] == (28, 28) and x.dtype == "float32" and x.max() <= 1.0
+            return model.fit(x, y, **kwargs)
+
+    import hypermodels
+
+    hypermodels.register("test-images")(ImageModel)
+    try:
+        config = SearchConfig(tuner="random", hypermodel="test-images", directory=tmp_path, max_trials=1, epochs=1)
+        assert Search(config, tiny_data).run().completed == 1
+    finally:
+        hypermodels.unregister("test-images")
+
+
+def test_notebook_use_with_keras_tuner_directly(tiny_data, tmp_path: Path) -> None:
+    """The README's notebook example: a registry hypermodel in keras-tuner's own RandomSearch."""
+    import keras_tuner as kt
+
+    import hypermodels
+    from tuners.data import prepare_images, split_validation
+
+    x_fit, y_fit, x_val, y_val = split_validation(tiny_data.x_train, tiny_data.y_train, 100, seed=0)
+    tuner = kt.RandomSearch(hypermodels.get("mlp"), objective="val_accuracy", max_trials=2,
+                            directory=str(tmp_path), project_name="notebook")
+    tuner.search(prepare_images(x_fit), y_fit, validation_data=(prepare_images(x_val), y_val),
+                 epochs=1, batch_size=128, verbose=0)
+    assert len(tuner.oracle.get_best_trials(2)) == 2
+    assert tuner.get_best_models(1)[0].output_shape == (None, 10)
