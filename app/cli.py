@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -17,8 +18,9 @@ from app import output
 from app.errors import INTERRUPTED, KerastuneGroup
 from app.runtime import import_tensorflow_quietly
 
-# TensorFlow's C++ log chatter is noise for a command-line user.
+# TensorFlow's and gRPC's C++ log chatter is noise for a command-line user.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
 app = typer.Typer(
     cls=KerastuneGroup,
@@ -33,6 +35,11 @@ app = typer.Typer(
 class Format(str, enum.Enum):
     table = "table"
     json = "json"
+
+
+class Role(str, enum.Enum):
+    chief = "chief"
+    worker = "worker"
 
 
 HypermodelArg = Annotated[
@@ -114,6 +121,42 @@ JsonOpt = Annotated[
     Optional[Path],
     typer.Option("--json", help="Also write the summary to this JSON file.", show_default=False),
 ]
+WorkersOpt = Annotated[
+    Optional[int],
+    typer.Option(
+        "--workers",
+        help="Trials to run side by side, each in its own process with an equal share of the CPU "
+        "threads (default: one per CPU core, at most 4). 1 runs the search in this process.",
+        show_default=False,
+    ),
+]
+OracleOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--oracle",
+        help="HOST:PORT of the oracle service of a search shared by several machines (with --role). "
+        "The service has no authentication: keep it on a trusted network.",
+        show_default=False,
+    ),
+]
+RoleOpt = Annotated[
+    Optional[Role],
+    typer.Option(
+        "--role",
+        help="chief: serve the search's oracle at --oracle (add --workers N for local workers); "
+        "worker: run trials for the chief at --oracle, in the same project folder.",
+        show_default=False,
+    ),
+]
+WorkerIdOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--worker-id",
+        help="Name of this worker (default: host name and process id). A worker restarted with "
+        "the same id picks up its unfinished trial.",
+        show_default=False,
+    ),
+]
 InitialPointsOpt = Annotated[
     Optional[int],
     typer.Option("--num-initial-points", help="Random trials before the Gaussian process takes over "
@@ -189,6 +232,10 @@ def random(
     seed: SeedOpt = None,
     overwrite: OverwriteOpt = False,
     json_file: JsonOpt = None,
+    workers: WorkersOpt = None,
+    oracle: OracleOpt = None,
+    role: RoleOpt = None,
+    worker_id: WorkerIdOpt = None,
 ) -> None:
     """Random search: try random configurations of the search space.
 
@@ -212,6 +259,10 @@ def hyperband(
     seed: SeedOpt = None,
     overwrite: OverwriteOpt = False,
     json_file: JsonOpt = None,
+    workers: WorkersOpt = None,
+    oracle: OracleOpt = None,
+    role: RoleOpt = None,
+    worker_id: WorkerIdOpt = None,
 ) -> None:
     """Hyperband: train many configurations briefly, then the most promising ones for longer.
 
@@ -238,6 +289,10 @@ def bayesian(
     seed: SeedOpt = None,
     overwrite: OverwriteOpt = False,
     json_file: JsonOpt = None,
+    workers: WorkersOpt = None,
+    oracle: OracleOpt = None,
+    role: RoleOpt = None,
+    worker_id: WorkerIdOpt = None,
 ) -> None:
     """Bayesian optimization: a Gaussian process proposes the next configuration from the scores so far.
 
@@ -261,6 +316,10 @@ def grid(
     seed: SeedOpt = None,
     overwrite: OverwriteOpt = False,
     json_file: JsonOpt = None,
+    workers: WorkersOpt = None,
+    oracle: OracleOpt = None,
+    role: RoleOpt = None,
+    worker_id: WorkerIdOpt = None,
 ) -> None:
     """Grid search: try every combination of the search space, in order.
 
@@ -297,29 +356,74 @@ def evaluate(
         output.say(f"Wrote {json_file}")
 
 
-def _search(tuner: str, data: Path | None, json_file: Path | None, **options: Any) -> None:
-    """Run one search command: announce, search with a line per trial, summarize."""
-    from tuners.config import SearchConfig
+def _search(
+    tuner: str,
+    data: Path | None,
+    json_file: Path | None,
+    workers: int | None,
+    oracle: str | None,
+    role: Role | None,
+    worker_id: str | None,
+    **options: Any,
+) -> None:
+    """Run one search command: check, announce, search with a line per trial, summarize."""
+    from tuners.config import ConfigError, SearchConfig
+    from tuners.runmode import run_mode
 
     output.check_writable(json_file)
     config = SearchConfig(tuner=tuner, **options)  # option errors first, before anything slow
+    mode = run_mode(workers, oracle, role.value if role else None, worker_id)
+    if mode.kind == "worker" and config.overwrite:
+        raise ConfigError("--overwrite is for the chief; a worker joins the chief's project as it is")
     import_tensorflow_quietly()
     import hypermodels
-    from tuners.data import load_mnist
+    from tuners import parallel
+    from tuners.data import load_mnist, load_recorded
+    from tuners.project import load_project
     from tuners.search import Search
 
     hypermodels.get_entry(config.hypermodel)  # an unknown name fails before the data loads
-    dataset = load_mnist(data)
+    if mode.kind == "worker":
+        manifest = load_project(config.project_dir)  # the chief writes it before it serves
+        dataset = load_mnist(data) if data else load_recorded(manifest.get("data", {}))
+    else:
+        dataset = load_mnist(data)
     search = Search(config, dataset)
     output.say(f"Data: {dataset.summary()}")
     output.say(
         f"Trials fit on {search.data_info['fit']:,} digits and are scored on {search.data_info['validation']:,} "
         f"held-out training digits (stratified, seed {search.options['seed']}); the test set is not used."
     )
-    output.say(output.announcement(search))
     objective = search.options["objective"].partition(":")[0]
+
+    def on_trial(event: Any) -> None:
+        output.say(output.trial_line(event, objective))
+
+    def worker_command(name: str, host: str, port: int) -> list[str]:
+        command = [sys.executable, "-m", "app", tuner, config.hypermodel, "--dir", str(config.directory),
+                   "--name", str(config.project_name), "--role", "worker", "--oracle", f"{host}:{port}",
+                   "--worker-id", name]
+        return command + (["--data", str(data)] if data else [])
+
     try:
-        summary = search.run(on_trial=lambda event: output.say(output.trial_line(event, objective)))
+        if mode.kind == "worker":
+            output.say(f"Worker {mode.worker_id} joins {config.project_dir} (oracle at {mode.host}:{mode.port}).")
+            finished = parallel.run_worker(search, mode.host, mode.port, mode.worker_id, on_trial)
+            output.say(f"Worker {mode.worker_id} is done: it ran {output.plural(finished, 'trial')}; "
+                       "the chief prints the search's summary.")
+            return
+        output.say(output.announcement(search, mode))
+        if mode.exposed:
+            output.warn(f"the oracle service on {mode.host}:{mode.port} has no authentication: anyone who "
+                        "can reach it can read and change this search. Use it only on a trusted network.")
+        if mode.kind == "in-process":
+            summary = search.run(on_trial=on_trial)
+        else:
+            summary = parallel.run_chief(
+                search, mode.host, mode.port, local_workers=mode.workers, worker_command=worker_command,
+                on_trial=on_trial, on_notice=output.warn,
+                on_listening=lambda host, port: output.say(f"Oracle service listening on {host}:{port}."),
+            )
     except KeyboardInterrupt:
         output.say("Interrupted. Finished trials are saved; run the same command again to resume.")
         raise typer.Exit(INTERRUPTED) from None

@@ -37,23 +37,11 @@ class Evaluation:
         return asdict(self)
 
 
-def load_recorded_data(data_info: dict[str, Any]) -> Any:
-    """Load the data a search recorded in its manifest (same file, Keras's MNIST, or the bundled sample)."""
-    from tuners.data import load_mnist, load_sample
-
-    source = data_info.get("source")
-    if source in ("file", "idx"):
-        return load_mnist(data_info["location"])
-    if source == "sample":
-        return load_sample()
-    return load_mnist(None)
-
-
 def evaluate_project(project_dir: Path, top: int = 3, data: Any = None) -> Evaluation:
     """Rebuild the best `top` completed trials of a project and evaluate each on the test set."""
     import hypermodels
     from tuners.config import ConfigError
-    from tuners.data import prepare_images
+    from tuners.data import load_recorded, prepare_images
     from tuners.factory import build_tuner
     from tuners.noise import quiet_keras_noise
     from tuners.project import ProjectError, load_project
@@ -63,7 +51,7 @@ def evaluate_project(project_dir: Path, top: int = 3, data: Any = None) -> Evalu
         raise ConfigError(f"--top must be >= 1, got {top}")
     manifest = load_project(project_dir)
     if data is None:
-        data = load_recorded_data(manifest.get("data", {}))
+        data = load_recorded(manifest.get("data", {}))
     hypermodel = hypermodels.get(manifest["hypermodel"])
     spec = hypermodels.data_spec(hypermodel)
     tuner = build_tuner(

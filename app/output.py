@@ -58,8 +58,8 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def announcement(search: Any) -> str:
-    """The line that says what a search is about to do, and whether it resumes a project."""
+def announcement(search: Any, mode: Any) -> str:
+    """The line that says what a search is about to do, how, and whether it resumes a project."""
     config, options = search.config, search.options
     if config.tuner == "hyperband":
         budget = f"up to {plural(options['max_epochs'], 'epoch')} per model, factor {options['factor']}"
@@ -68,7 +68,7 @@ def announcement(search: Any) -> str:
         budget = f"{trials} of {plural(options['epochs'], 'epoch')}"
     what = (
         f"{config.tuner} search of {config.hypermodel!r}: {budget}, batch {options['batch_size']}, "
-        f"objective {options['objective']}"
+        f"objective {options['objective']}, {_how(mode)}"
     )
     if search.resumed:
         done = plural(search.trials_before, "trial")
@@ -76,6 +76,17 @@ def announcement(search: Any) -> str:
     if config.overwrite:
         return f"Starting afresh in {config.project_dir} (--overwrite discards what was there): {what}"
     return f"Starting {config.project_dir}: {what}"
+
+
+def _how(mode: Any) -> str:
+    if mode.kind == "in-process":
+        return "in this process"
+    if mode.kind == "local-workers":
+        from tuners.runmode import threads_per_worker
+
+        return f"{mode.workers} workers of {plural(threads_per_worker(mode.workers), 'thread')} each"
+    local = f" and {plural(mode.workers, 'local worker')}" if mode.workers else ""
+    return f"as chief on {mode.host}:{mode.port} for remote workers{local}"
 
 
 def trial_line(event: Any, objective: str) -> str:
@@ -87,8 +98,9 @@ def trial_line(event: Any, objective: str) -> str:
     else:
         outcome = f"{trial.status.lower()}: {trial.message or 'no reason recorded'}"
     best = f"best {format_score(event.best.score)} (trial {event.best.trial_id})" if event.best else "best -"
+    where = f" on {event.worker}" if event.worker else ""
     return (
-        f"[{event.number}{of}] trial {trial.trial_id}  {outcome}  {best}  "
+        f"[{event.number}{of}] trial {trial.trial_id}{where}  {outcome}  {best}  "
         f"took {format_duration(event.duration_s)}  elapsed {format_duration(event.elapsed_s)}  "
         f"{format_hyperparameters(trial.hyperparameters)}"
     )

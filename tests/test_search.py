@@ -23,10 +23,15 @@ TUNER_OPTIONS = {
     "grid": ["tutorial-micro", "--max-trials", "2", "--epochs", "1"],
     "hyperband": ["mlp", "--max-epochs", "2", "--factor", "2"],
 }
+SEARCH_COMMANDS = set(TUNER_OPTIONS)
 
 
 def run(*args: object):
-    return runner.invoke(app, [str(a) for a in args])
+    """The CLI in this process; searches run in-process (--workers 1) unless a test says otherwise."""
+    args = [str(a) for a in args]
+    if args and args[0] in SEARCH_COMMANDS and "--workers" not in args and "--role" not in args:
+        args.append("--workers=1")
+    return runner.invoke(app, args)
 
 
 @pytest.mark.parametrize("tuner", list(TUNER_OPTIONS))

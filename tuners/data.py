@@ -104,6 +104,17 @@ def load_mnist(path: str | os.PathLike | None = None) -> MnistData:
     return MnistData(**_read_npz(p), source="file", location=str(p.resolve()))
 
 
+def load_recorded(info: dict) -> MnistData:
+    """Load again the data a search recorded (`MnistData.describe()`): the same file or folder,
+    the bundled sample, or Keras's MNIST."""
+    source = info.get("source")
+    if source in ("file", "idx"):
+        return load_mnist(info["location"])
+    if source == "sample":
+        return load_sample()
+    return load_mnist(None)
+
+
 def default_validation_size(n_train: int) -> int:
     """Default validation size: 10,000 for full MNIST (>= 60,000), else one sixth."""
     if n_train >= 60_000:

@@ -46,7 +46,11 @@ class TrialResult:
 
     @classmethod
     def from_trial(cls, trial: Any) -> TrialResult:
-        values = {k: v for k, v in trial.hyperparameters.values.items() if not k.startswith("tuner/")}
+        # in the order of the search space, without Hyperband's bookkeeping entries ("tuner/...")
+        active = trial.hyperparameters.values
+        names = dict.fromkeys(hp.name for hp in trial.hyperparameters.space)
+        names.update(dict.fromkeys(active))
+        values = {n: active[n] for n in names if n in active and not n.startswith("tuner/")}
         score = trial.score if trial.score is not None and math.isfinite(trial.score) else None
         return cls(
             trial_id=str(trial.trial_id),
@@ -68,6 +72,7 @@ class TrialEvent:
     best: TrialResult | None
     duration_s: float
     elapsed_s: float
+    worker: str | None = None  # the worker process that ran it, in a parallel search
 
 
 @dataclass
@@ -137,11 +142,11 @@ class Search:
         self.validation_data = (prepare_images(x_val, spec.input_shape), _labels(y_val, spec))
         self.trials_before = len(_finished_trial_ids(config.project_dir)) if self.resumed else 0
 
-    def run(self, on_trial: Callable[[TrialEvent], None] | None = None) -> SearchSummary:
-        """Search, writing the manifest before the first trial and after the last."""
+    def start(self, *, overwrite: bool | None = None) -> Any:
+        """Build the keras-tuner tuner (resuming or overwriting the project) and write the manifest."""
         import keras
 
-        started = time.monotonic()
+        self.started = time.monotonic()
         keras.utils.set_random_seed(self.options["seed"])
         tuner = build_tuner(
             self.config.tuner,
@@ -149,50 +154,62 @@ class Search:
             self.options,
             self.config.project_dir,
             max_trials=self.max_trials,
-            overwrite=self.config.overwrite,
+            overwrite=self.config.overwrite if overwrite is None else overwrite,
         )
         self.planned = planned_trials(tuner)
-        manifest = self._manifest()
-        write_manifest(self.config.project_dir, manifest)
+        self.manifest = self._manifest()
+        write_manifest(self.config.project_dir, self.manifest)
+        return tuner
 
-        def listener(trial: Any, duration: float) -> None:
-            if on_trial is None:
-                return
-            best = tuner.oracle.get_best_trials(1)
-            best_completed = [t for t in best if str(t.status) == "COMPLETED"]
-            on_trial(
-                TrialEvent(
-                    number=len(tuner.oracle.end_order),
-                    planned=self.planned,
-                    trial=TrialResult.from_trial(trial),
-                    best=TrialResult.from_trial(best_completed[0]) if best_completed else None,
-                    duration_s=duration,
-                    elapsed_s=time.monotonic() - started,
-                )
-            )
-
-        tuner.listener = listener
-        fit_kwargs: dict[str, Any] = {"batch_size": self.options["batch_size"], "verbose": 0}
+    def fit_kwargs(self) -> dict[str, Any]:
+        """What `tuner.search` passes on to `model.fit`, besides the data."""
+        kwargs: dict[str, Any] = {
+            "validation_data": self.validation_data,
+            "batch_size": self.options["batch_size"],
+            "verbose": 0,
+        }
         if self.options["epochs"] is not None:
-            fit_kwargs["epochs"] = self.options["epochs"]
+            kwargs["epochs"] = self.options["epochs"]
+        return kwargs
+
+    def event(self, oracle: Any, trial: Any, number: int, duration: float, worker: str | None = None) -> TrialEvent:
+        """The progress event for a trial the oracle has just ended."""
+        best = [t for t in oracle.get_best_trials(1) if str(t.status) == "COMPLETED"]
+        return TrialEvent(
+            number=number,
+            planned=self.planned,
+            trial=TrialResult.from_trial(trial),
+            best=TrialResult.from_trial(best[0]) if best else None,
+            duration_s=duration,
+            elapsed_s=time.monotonic() - self.started,
+            worker=worker,
+        )
+
+    def finish(self, oracle: Any) -> SearchSummary:
+        """Summarize the project's trials and record the summary in the manifest."""
+        summary = self._summary(oracle, time.monotonic() - self.started)
+        self.manifest["summary"] = summary.to_dict()
+        self.manifest.setdefault("runs", []).append(
+            {"finished": now(), "wall_time_s": round(summary.wall_time_s, 1),
+             "trials_finished": summary.trials_finished - summary.trials_before}
+        )
+        write_manifest(self.config.project_dir, self.manifest)
+        return summary
+
+    def run(self, on_trial: Callable[[TrialEvent], None] | None = None) -> SearchSummary:
+        """Search in this process, writing the manifest before the first trial and after the last."""
+        tuner = self.start()
+        if on_trial is not None:
+            tuner.listener = lambda trial, duration: on_trial(
+                self.event(tuner.oracle, trial, len(tuner.oracle.end_order), duration)
+            )
         try:
             with quiet_keras_noise():
-                tuner.search(*self.fit_args, validation_data=self.validation_data, **fit_kwargs)
+                tuner.search(*self.fit_args, **self.fit_kwargs())
         except RuntimeError as error:
-            if "consecutive failures" not in str(error):
-                raise
-            raise TrialsFailedError(
-                f"the search stopped after {tuner.oracle.max_consecutive_failed_trials} failed trials "
-                f"in a row; the last one said: {last_line(str(error))}"
-            ) from None
+            raise failures_error(error, tuner.oracle) from None
         finally:
-            summary = self._summary(tuner, time.monotonic() - started)
-            manifest["summary"] = summary.to_dict()
-            manifest.setdefault("runs", []).append(
-                {"finished": now(), "wall_time_s": round(summary.wall_time_s, 1),
-                 "trials_finished": summary.trials_finished - summary.trials_before}
-            )
-            write_manifest(self.config.project_dir, manifest)
+            summary = self.finish(tuner.oracle)
         return summary
 
     def _manifest(self) -> dict[str, Any]:
@@ -207,8 +224,7 @@ class Search:
         )
         return manifest
 
-    def _summary(self, tuner: Any, wall_time: float) -> SearchSummary:
-        oracle = tuner.oracle
+    def _summary(self, oracle: Any, wall_time: float) -> SearchSummary:
         trials = [oracle.trials[i] for i in oracle.end_order if i in oracle.trials]
         completed = [t for t in trials if str(t.status) == "COMPLETED"]
         best = [t for t in oracle.get_best_trials(TOP_TRIALS) if str(t.status) == "COMPLETED"]
@@ -229,6 +245,16 @@ class Search:
             wall_time_s=wall_time,
             best_trials=[TrialResult.from_trial(t) for t in best],
         )
+
+
+def failures_error(error: RuntimeError, oracle: Any) -> Exception:
+    """keras-tuner's "too many consecutive failures" as a TrialsFailedError; other errors unchanged."""
+    if "consecutive failures" not in str(error):
+        return error
+    return TrialsFailedError(
+        f"the search stopped after {oracle.max_consecutive_failed_trials} failed trials in a row; "
+        f"the last one said: {last_line(str(error))}"
+    )
 
 
 def hypermodel_space(hypermodel: Any, name: str) -> Any:

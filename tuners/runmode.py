@@ -1,0 +1,82 @@
+"""How a search runs: in this process, as chief with local workers, as chief alone, or as a worker.
+
+Only the standard library here: the command line checks these options before TensorFlow loads.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from dataclasses import dataclass
+
+from tuners.config import ConfigError
+
+
+@dataclass(frozen=True)
+class RunMode:
+    """How a search runs: in this process, as chief with local workers, as chief only, or as a worker."""
+
+    kind: str  # "in-process", "local-workers", "chief" or "worker"
+    workers: int = 1  # local worker processes
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: any free port
+    worker_id: str | None = None
+
+    @property
+    def exposed(self) -> bool:
+        """Whether the oracle service listens beyond this machine (it has no authentication)."""
+        return self.kind == "chief" and not is_loopback(self.host)
+
+
+def run_mode(workers: int | None, oracle: str | None, role: str | None, worker_id: str | None) -> RunMode:
+    """Check the parallelism options together and say how the search will run."""
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {workers}")
+    if (oracle is None) != (role is None):
+        raise ConfigError("--oracle HOST:PORT and --role chief|worker go together")
+    if role is None:
+        if worker_id is not None:
+            raise ConfigError("--worker-id is for --role worker")
+        count = default_workers() if workers is None else workers
+        return RunMode("in-process") if count == 1 else RunMode("local-workers", workers=count)
+    host, port = parse_address(oracle)
+    if role == "chief":
+        if worker_id is not None:
+            raise ConfigError("--worker-id is for --role worker")
+        return RunMode("chief", workers=workers or 0, host=host, port=port)
+    if role == "worker":
+        if workers is not None:
+            raise ConfigError("--workers is for the chief; start one `--role worker` process per worker")
+        worker_id = worker_id or f"worker-{socket.gethostname()}-{os.getpid()}"
+        if "chief" in worker_id:
+            raise ConfigError(f"--worker-id {worker_id!r}: a worker id must not contain 'chief'")
+        return RunMode("worker", workers=0, host=host, port=port, worker_id=worker_id)
+    raise ConfigError(f"--role {role!r}: choose chief or worker")
+
+
+def default_workers() -> int:
+    """One worker per CPU core this process may use, at most four."""
+    return max(1, min(len(os.sched_getaffinity(0)), 4))
+
+
+def threads_per_worker(workers: int) -> int:
+    """The CPU threads each local worker gets: the cores shared out evenly."""
+    return max(1, len(os.sched_getaffinity(0)) // workers)
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """HOST:PORT of the oracle service."""
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"--oracle {text!r}: write HOST:PORT, e.g. 127.0.0.1:8000")
+    return host.strip("[]"), int(port)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
