@@ -1,0 +1,171 @@
+"""Parallel search with real processes: local workers, a chief with remote-style workers, Ctrl-C,
+and a worker that dies."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+SEARCH = ["random", "mlp", "--max-trials", "4", "--epochs", "1"]
+
+
+def kerastune(*args: object, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "app", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Process ids whose command line mentions `text` (our project folders are unique per test)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ended_trials(project: Path) -> list[str]:
+    return json.loads((project / "oracle.json").read_text())["end_order"]
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def test_local_workers_share_the_trials_and_merge_their_progress(tiny_npz: Path, tmp_path: Path) -> None:
+    summary_file = tmp_path / "s.json"
+    process = kerastune(*SEARCH, "--data", tiny_npz, "--dir", tmp_path, "--workers", "2", "--json", summary_file)
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    assert "2 workers of 1 thread each" in out
+    lines = [line for line in out.splitlines() if "] trial " in line]
+    assert len(lines) == 4
+    assert {"on worker1", "on worker2"} <= {line.split("  ")[0].split(" ", 3)[-1] for line in lines}
+    summary = json.loads(summary_file.read_text())
+    assert (summary["trials_finished"], summary["completed"], summary["failed"]) == (4, 4, 0)
+    project = tmp_path / "random-mlp"
+    assert sorted(ended_trials(project)) == ["0", "1", "2", "3"]  # each trial ended exactly once
+    assert processes_mentioning(str(tmp_path)) == []
+    assert "warning" not in err.lower(), err
+
+
+def test_chief_and_two_workers_on_loopback(tiny_npz: Path, tmp_path: Path) -> None:
+    address = f"127.0.0.1:{free_port()}"
+    project = tmp_path / "random-mlp"
+    chief = kerastune(*SEARCH, "--data", tiny_npz, "--dir", tmp_path, "--oracle", address, "--role", "chief",
+                      "--json", tmp_path / "s.json")
+    wait_for(lambda: (project / "kerastune.json").exists(), 120, "the chief's manifest")
+    workers = [kerastune("random", "mlp", "--dir", tmp_path, "--oracle", address, "--role", "worker",
+                         "--worker-id", f"w{i}") for i in (1, 2)]
+    worker_outputs = [w.communicate(timeout=300)[0] for w in workers]
+    out, err = chief.communicate(timeout=120)
+    assert chief.returncode == 0, err
+    assert all(w.returncode == 0 for w in workers)
+
+    run_by_workers = [line.split()[2] for text in worker_outputs for line in text.splitlines() if "] trial " in line]
+    assert sorted(run_by_workers) == ["0", "1", "2", "3"]  # every trial ran exactly once
+    assert sorted(ended_trials(project)) == ["0", "1", "2", "3"]
+    assert len([line for line in out.splitlines() if "] trial " in line]) == 4
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert (summary["trials_finished"], summary["completed"]) == (4, 4)
+
+    evaluation = subprocess.run([sys.executable, "-m", "app", "evaluate", project, "--top", "4"],
+                                capture_output=True, text=True, timeout=300)
+    assert evaluation.returncode == 0, evaluation.stderr
+    assert evaluation.stdout.count("│ ") >= 4
+
+
+def test_ctrl_c_stops_every_process_and_the_project_resumes(tiny_npz: Path, tmp_path: Path) -> None:
+    command = ["random", "mlp", "--data", tiny_npz, "--dir", tmp_path, "--max-trials", "6", "--epochs", "40",
+               "--workers", "2", "--json", tmp_path / "s.json"]
+    process = kerastune(*command, start_new_session=True)
+    project = tmp_path / "random-mlp"
+    wait_for(lambda: len(processes_mentioning(str(tmp_path))) >= 3, 120, "two workers")
+    wait_for(lambda: (project / "oracle.json").exists() and json.loads(
+        (project / "oracle.json").read_text())["ongoing_trials"], 120, "running trials")
+
+    interrupted = time.monotonic()
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole group
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, (out, err)
+    assert time.monotonic() - interrupted < 15
+    assert "Interrupted" in out
+    wait_for(lambda: processes_mentioning(str(tmp_path)) == [], 10, "no process left")
+    finished_before = len(ended_trials(project))
+
+    resumed = kerastune(*command)
+    out, err = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, err
+    assert "Resuming" in out
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["trials_finished"] == 6 and summary["trials_before"] == finished_before
+    assert sorted(ended_trials(project)) == [str(i) for i in range(6)]
+
+
+def test_a_dead_worker_loses_only_its_own_trial(tiny_npz: Path, tmp_path: Path) -> None:
+    process = kerastune("random", "mlp", "--data", tiny_npz, "--dir", tmp_path, "--max-trials", "5",
+                        "--epochs", "30", "--workers", "2", "--json", tmp_path / "s.json")
+    project = tmp_path / "random-mlp"
+
+    def worker1_running_a_trial() -> bool:
+        state = project / "oracle.json"
+        return state.exists() and "worker1" in json.loads(state.read_text())["ongoing_trials"]
+
+    wait_for(worker1_running_a_trial, 120, "worker1 to run a trial")
+    victim = [pid for pid in processes_mentioning("worker1") if str(tmp_path) in
+              Path(f"/proc/{pid}/cmdline").read_bytes().decode()]
+    assert len(victim) == 1
+    os.kill(victim[0], signal.SIGKILL)
+
+    out, err = process.communicate(timeout=600)
+    assert process.returncode == 0, err
+    assert "worker worker1 was killed by signal 9" in err
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["trials_finished"] == 5
+    assert (summary["completed"], summary["failed"]) == (4, 1)
+    assert processes_mentioning(str(tmp_path)) == []
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--oracle", "127.0.0.1:9"], "--oracle HOST:PORT and --role chief|worker go together"),
+        (["--role", "worker", "--oracle", "nowhere"], "write HOST:PORT"),
+        (["--role", "worker", "--oracle", "127.0.0.1:9", "--worker-id", "chief1"], "must not contain 'chief'"),
+        (["--role", "worker", "--oracle", "127.0.0.1:9", "--workers", "2"], "--workers is for the chief"),
+        (["--workers", "0"], "--workers must be >= 1"),
+        (["--worker-id", "w1"], "--worker-id is for --role worker"),
+        (["--role", "worker", "--oracle", "127.0.0.1:9"], "no project at"),
+    ],
+)
+def test_parallel_options_are_checked(args: list[str], expected: str, tmp_path: Path, tiny_npz: Path) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import app
+
+    result = CliRunner().invoke(app, ["random", "mlp", "--data", str(tiny_npz), "--dir", str(tmp_path), *args])
+    assert result.exit_code == 2, result.output
+    assert expected in result.stderr
+    assert list(tmp_path.iterdir()) == []
