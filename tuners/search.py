@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -138,9 +139,22 @@ class Search:
                 f"({self.previous['data'].get('summary', self.previous['data'])}); "
                 "use the same --data, or --overwrite / --name to start another search"
             )
-        self.fit_args = (prepare_images(x_fit, spec.input_shape), _labels(y_fit, spec))
-        self.validation_data = (prepare_images(x_val, spec.input_shape), _labels(y_val, spec))
+        self._split = (x_fit, y_fit, x_val, y_val)
         self.trials_before = len(_finished_trial_ids(config.project_dir)) if self.resumed else 0
+
+    @functools.cached_property
+    def fit_args(self) -> tuple[np.ndarray, np.ndarray]:
+        """The training part as the hypermodel wants it; prepared once, on first use (a chief
+        serving workers never needs it)."""
+        x_fit, y_fit, _, _ = self._split
+        spec = hypermodels.data_spec(self.hypermodel)
+        return prepare_images(x_fit, spec.input_shape), _labels(y_fit, spec)
+
+    @functools.cached_property
+    def validation_data(self) -> tuple[np.ndarray, np.ndarray]:
+        _, _, x_val, y_val = self._split
+        spec = hypermodels.data_spec(self.hypermodel)
+        return prepare_images(x_val, spec.input_shape), _labels(y_val, spec)
 
     def start(self, *, overwrite: bool | None = None) -> Any:
         """Build the keras-tuner tuner (resuming or overwriting the project) and write the manifest."""
