@@ -25,10 +25,11 @@ _USAGE_ERRORS = (
 )
 
 
-def fail(message: str, code: int = USAGE) -> typer.Exit:
-    """Print a one-line error to stderr and return the Exit to raise."""
-    typer.echo(f"kerastune: error: {one_line(message)}", err=True)
-    return typer.Exit(code)
+# runtime failures whose message says it all: printed without their class name, exit code 1
+_KNOWN_FAILURES = (
+    ("tuners.search", "TrialsFailedError"),
+    ("tuners.parallel", "WorkersFailedError"),
+)
 
 
 def one_line(message: str) -> str:
@@ -36,7 +37,11 @@ def one_line(message: str) -> str:
 
 
 def is_usage_error(error: BaseException) -> bool:
-    for module_name, class_name in _USAGE_ERRORS:
+    return _is_one_of(error, _USAGE_ERRORS)
+
+
+def _is_one_of(error: BaseException, names: tuple[tuple[str, str], ...]) -> bool:
+    for module_name, class_name in names:
         module = sys.modules.get(module_name)
         if module is not None and isinstance(error, getattr(module, class_name)):
             return True
@@ -68,6 +73,9 @@ class KerastuneGroup(TyperGroup):
             if is_usage_error(error):
                 typer.echo(f"kerastune: error: {one_line(str(error))}", err=True)
                 code = USAGE
+            elif _is_one_of(error, _KNOWN_FAILURES):
+                typer.echo(f"kerastune: error: {one_line(str(error))}", err=True)
+                code = FAILURE
             else:
                 typer.echo(f"kerastune: error: {type(error).__name__}: {one_line(str(error))}", err=True)
                 code = FAILURE

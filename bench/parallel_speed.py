@@ -59,14 +59,19 @@ def peak_rss_mb(pid: int) -> float | None:
 
 def timed(commands: list[list[str]], log: Path, wait_for: Path | None = None) -> tuple[float, dict[int, float], list[str]]:
     """Run commands side by side (the later ones once `wait_for` exists); wall time until all end,
-    peak RSS (MB) per process, outputs."""
+    peak RSS (MB) per process, and each command's standard output (kept in files, so that a
+    chatty program never blocks on a full pipe)."""
     started = time.monotonic()
-    with open(log, "w") as out:
-        processes = [subprocess.Popen(commands[0], stdout=subprocess.PIPE, stderr=out, text=True, cwd=ROOT)]
+    outs = [log.with_suffix(f".out{i}") for i in range(len(commands))]
+    with open(log, "w") as err:
+        def start(i: int) -> subprocess.Popen:
+            with open(outs[i], "w") as out:
+                return subprocess.Popen(commands[i], stdout=out, stderr=err, cwd=ROOT)
+
+        processes = [start(0)]
         while wait_for is not None and not wait_for.exists():
             time.sleep(0.1)
-        processes += [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=out, text=True, cwd=ROOT)
-                      for c in commands[1:]]
+        processes += [start(i) for i in range(1, len(commands))]
         peaks: dict[int, float] = {}
         while any(p.poll() is None for p in processes):
             for p in processes:
@@ -75,12 +80,11 @@ def timed(commands: list[list[str]], log: Path, wait_for: Path | None = None) ->
                     if rss:
                         peaks[pid] = max(peaks.get(pid, 0.0), rss)
             time.sleep(0.5)
-        outputs = [p.stdout.read() for p in processes]
     wall = time.monotonic() - started
     for p, command in zip(processes, commands):
         if p.returncode != 0:
             raise SystemExit(f"failed ({p.returncode}): {' '.join(command)}; see {log}")
-    return wall, peaks, outputs
+    return wall, peaks, [out.read_text() for out in outs]
 
 
 def test_accuracy(project: Path, workdir: Path) -> float:
@@ -103,6 +107,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--executions-per-trial", type=int, default=1)
     parser.add_argument("--only", nargs="*", help="run only these rows (seed, workers1, default, batch32, roles)")
+    parser.add_argument("--repeat", type=int, default=1, help="run each row this many times (mean and range)")
     args = parser.parse_args()
     data = str(Path(args.data).resolve())
     workdir = Path(tempfile.mkdtemp(prefix="kerastune-bench-"))
@@ -117,6 +122,16 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
 
     wanted = set(args.only or ["seed", "workers1", "default", "batch32", "roles"])
+    for repetition in range(args.repeat):
+        run_rows(args, data, workdir, budget, search, wanted, record)
+    rows[:] = summarize(rows)
+    print_table(rows, args)
+    (workdir / "results.json").write_text(json.dumps(rows, indent=2))
+    print(f"\n(results in {workdir})")
+
+
+def run_rows(args, data, workdir, budget, search, wanted, record) -> None:
+    """One run of every wanted row."""
     if "seed" in wanted:
         wall, peaks, (out,) = timed([[sys.executable, "bench/seed_keras_tuner.py", data, *budget,
                                       "--dir", str(workdir / "seed")]], workdir / "seed.log")
@@ -135,29 +150,45 @@ def main() -> None:
         address = f"127.0.0.1:{free_port()}"
         project = workdir / "bench-roles"
         chief = [*search, "--name", project.name, "--overwrite", "--oracle", address, "--role", "chief"]
-        worker = [*KERASTUNE, "random", "tutorial-kerastuner", "--dir", str(workdir), "--name", project.name,
+        # one thread each, as the default local workers get on two cores
+        worker = ["env", "TF_NUM_INTRAOP_THREADS=1", "TF_NUM_INTEROP_THREADS=1", *KERASTUNE, "random", "tutorial-kerastuner", "--dir", str(workdir), "--name", project.name,
                   "--oracle", address, "--role", "worker"]
         env_note = "TF_NUM_INTRAOP_THREADS=1 per worker"
-        os.environ["TF_NUM_INTRAOP_THREADS"] = "1"
-        os.environ["TF_NUM_INTEROP_THREADS"] = "1"
         # The workers read the chief's manifest, so they start once it exists.
         wall, peaks, _ = timed([chief, worker + ["--worker-id", "w1"], worker + ["--worker-id", "w2"]],
                                workdir / "roles.log", wait_for=project / "kerastune.json")
         record(f"5. chief + 2 workers via --oracle/--role on loopback ({env_note})", wall, peaks,
                test_accuracy(project, workdir))
 
+
+
+def summarize(rows: list[dict]) -> list[dict]:
+    """One row per run name: mean wall time and accuracy, with their ranges over repetitions."""
+    merged: dict[str, dict] = {}
+    for row in rows:
+        entry = merged.setdefault(row["run"], {"run": row["run"], "walls": [], "accuracies": [], "peaks": []})
+        entry["walls"].append(row["wall_s"])
+        entry["accuracies"].append(row["test_accuracy"])
+        entry["peaks"].append(row["peak_rss_mb"])
+    for entry in merged.values():
+        entry["wall_s"] = round(sum(entry["walls"]) / len(entry["walls"]), 1)
+        entry["test_accuracy"] = round(sum(entry["accuracies"]) / len(entry["accuracies"]), 4)
+        entry["peak_rss_mb"] = [max(p) for p in zip(*entry["peaks"])]
+    return list(merged.values())
+
+
+def print_table(rows: list[dict], args) -> None:
     seed = next((r for r in rows if r["run"].startswith("1.")), None)
     print()
-    print(f"Machine: {platform.platform()}, {len(os.sched_getaffinity(0))} cores; "
-          f"budget: {args.max_trials} trials x {args.epochs} epochs x {args.executions_per_trial} execution(s)")
+    print(f"Machine: {platform.platform()}, {len(os.sched_getaffinity(0))} cores; budget: {args.max_trials} "
+          f"trials x {args.epochs} epochs x {args.executions_per_trial} execution(s); {args.repeat} run(s) each")
     print("| run | wall time (s) | trials/min | speed-up vs (1) | best model's test accuracy | peak RSS per process (MB) |")
     print("| --- | ---: | ---: | ---: | ---: | --- |")
     for r in rows:
         ratio = f"{seed['wall_s'] / r['wall_s']:.2f}x" if seed else "-"
-        print(f"| {r['run']} | {r['wall_s']} | {r['trials_per_min']} | {ratio} | {r['test_accuracy']} | "
-              f"{', '.join(map(str, r['peak_rss_mb']))} |")
-    (workdir / "results.json").write_text(json.dumps(rows, indent=2))
-    print(f"\n(results in {workdir})")
+        spread = lambda values: "" if len(values) < 2 else f" ({min(values)}-{max(values)})"  # noqa: E731
+        print(f"| {r['run']} | {r['wall_s']}{spread(r['walls'])} | {args.max_trials / r['wall_s'] * 60:.2f} | "
+              f"{ratio} | {r['test_accuracy']}{spread(r['accuracies'])} | {', '.join(map(str, r['peak_rss_mb']))} |")
 
 
 if __name__ == "__main__":

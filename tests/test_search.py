@@ -256,3 +256,37 @@ def test_notebook_use_with_keras_tuner_directly(tiny_data, tmp_path: Path) -> No
                  epochs=1, batch_size=128, verbose=0)
     assert len(tuner.oracle.get_best_trials(2)) == 2
     assert tuner.get_best_models(1)[0].output_shape == (None, 10)
+
+
+_FAILING_FIT = textwrap.dedent(
+    """
+    import keras_tuner as kt
+    import keras
+
+    class FailingFit(kt.HyperModel):
+        def build(self, hp):
+            model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(hp.Choice("units", [8, 16, 32, 64]))])
+            model.compile("adam", "mse")
+            return model
+
+        def fit(self, hp, model, *args, **kwargs):
+            raise ValueError("boom in fit")
+    """
+)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_trials_that_keep_failing_stop_the_search_with_the_reason(workers: str, tiny_npz: Path, tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    (tmp_path / "failing.py").write_text(_FAILING_FIT)
+    monkeypatch.chdir(tmp_path)
+    try:
+        result = run("random", "failing:FailingFit", "--data", tiny_npz, "--max-trials", "4", "--epochs", "1",
+                     "--workers", workers)
+    finally:
+        _forget_module("failing")
+    assert result.exit_code == 1, result.output
+    assert "3 failed trials in a row" in result.stderr and "boom in fit" in result.stderr
+    assert "failed: ValueError: boom in fit" in result.stdout  # each failed trial's line says why
+    manifest = json.loads((tmp_path / "tuning" / "random-failing-FailingFit" / "kerastune.json").read_text())
+    assert manifest["summary"]["failed"] == 3

@@ -15,8 +15,14 @@ from tuners.config import ConfigError
 TrialListener = Callable[[Any, float], None]
 
 
+# A failed trial's reason, written into its folder: keras-tuner's gRPC messages do not carry it
+# from a worker to the chief.
+FAILURE_FILE = "failure.txt"
+
+
 class _Reporting:
-    """Mixin for keras-tuner tuners: tells a listener about every finished trial and its duration."""
+    """Mixin for keras-tuner tuners: tells a listener about every finished trial and its duration,
+    and records why a trial failed next to its files."""
 
     listener: TrialListener | None = None
     _trial_started = 0.0
@@ -26,9 +32,14 @@ class _Reporting:
         super().on_trial_begin(trial)
 
     def on_trial_end(self, trial: Any) -> None:
+        if trial.message:
+            reason = [line for line in trial.message.strip().splitlines() if line.strip()][-1:]
+            (Path(self.get_trial_dir(trial.trial_id)) / FAILURE_FILE).write_text("".join(reason).strip() + "\n")
         super().on_trial_end(trial)  # the oracle scores and records the trial here
         if self.listener is not None:
-            self.listener(self.oracle.get_trial(trial.trial_id), time.monotonic() - self._trial_started)
+            recorded = self.oracle.get_trial(trial.trial_id)
+            recorded.message = recorded.message or trial.message
+            self.listener(recorded, time.monotonic() - self._trial_started)
 
 
 class RandomSearch(_Reporting, kt.RandomSearch):

@@ -14,6 +14,7 @@ import ctypes
 import os
 import signal
 import subprocess
+import threading
 import time
 from concurrent import futures
 from dataclasses import dataclass
@@ -24,12 +25,13 @@ from tuners.config import ConfigError
 from tuners.keras_tuner_fixes import quiet_condition_protos
 from tuners.runmode import threads_per_worker
 from tuners.noise import quiet_keras_noise
-from tuners.search import Search, SearchSummary, TrialEvent, failures_error
+from tuners.search import Search, SearchSummary, TrialEvent, consecutive_failures, failure_reason
 
 ORACLE_ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
 POLL_SECONDS = 0.2
 IDLE_WAIT_SECONDS = 0.5  # how long a worker waits when the oracle has no trial for it yet
 STOP_GRACE_SECONDS = 5.0
+LOCK_WAIT_SECONDS = 10.0
 # set in a local worker's environment to the chief's process id
 LOCAL_WORKER_ENV = "KERASTUNE_CHIEF_PID"
 
@@ -43,34 +45,44 @@ class WorkersFailedError(RuntimeError):
 
 
 class OracleService:
-    """keras-tuner's `OracleServicer` for one oracle, on a gRPC server this process controls."""
+    """keras-tuner's `OracleServicer` on a gRPC server this process controls.
 
-    def __init__(self, oracle: Any, host: str, port: int = 0) -> None:
+    The address is taken first, so that a port in use is refused before anything is written.
+    """
+
+    def __init__(self, host: str, port: int = 0) -> None:
         import grpc
+
+        # One thread, as keras-tuner's chief uses: the oracle is not made for concurrent calls.
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+        try:
+            self.port = self.server.add_insecure_port(f"{host}:{port}")
+        except RuntimeError:
+            self.port = 0
+        if self.port == 0:
+            raise ConfigError(f"--oracle {host}:{port}: cannot listen there; is the port in use or the address wrong?")
+        self.host = host
+        self.servicer: Any = None
+
+    def serve(self, oracle: Any) -> None:
         from keras_tuner.src import protos
         from keras_tuner.src.distribute.oracle_chief import OracleServicer
 
-        self.oracle = oracle
         self.servicer = OracleServicer(oracle)
-        # One thread, as keras-tuner's chief uses: the oracle is not made for concurrent calls.
-        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
         protos.get_service_grpc().add_OracleServicer_to_server(self.servicer, self.server)
-        self.port = self.server.add_insecure_port(f"{host}:{port}")
-        if self.port == 0:
-            raise ConfigError(f"cannot listen on {host}:{port}: is the port in use or the address wrong?")
-        self.host = host
-
-    def start(self) -> None:
         self.server.start()
 
     def stop(self) -> None:
         self.server.stop(grace=1).wait()
 
     def search_done(self) -> bool:
-        """True once the oracle has told a worker to stop and no worker holds or asks for a trial."""
-        from keras_tuner.src.distribute.oracle_chief import exit_chief
+        """True once the oracle has told a worker to stop and no worker holds or asks for a trial.
 
-        return self.servicer.stop_triggered and exit_chief(self.oracle)
+        keras-tuner's `exit_chief` asks the same under the oracle's lock; this only reads, so the
+        chief never waits on a lock that an error in the service's thread left held.
+        """
+        oracle = self.servicer.oracle
+        return self.servicer.stop_triggered and not oracle.ongoing_trials and not oracle.tuner_ids
 
 
 @dataclass
@@ -168,11 +180,16 @@ def run_chief(
     for name in ORACLE_ENV:  # this process is the chief: keras-tuner must not make it a client
         os.environ.pop(name, None)
     quiet_condition_protos()
+    service = OracleService(host, port)
     tuner = search.start()
     oracle = tuner.oracle
     oracle.verbose = 0  # keras-tuner's own per-trial printout; the watcher reports trials instead
-    service = OracleService(oracle, host, port)
-    service.start()
+    # keras-tuner raises its "too many consecutive failures" inside the oracle, which in the
+    # service's thread leaves the oracle's lock held for good (its `synchronized` has no
+    # try/finally) and stalls the chief (keras-tuner issue #915). The chief checks instead.
+    failure_limit = oracle.max_consecutive_failed_trials
+    oracle.max_consecutive_failed_trials = float("inf")
+    service.serve(oracle)
     if on_listening:
         on_listening(service.host, service.port)
     watcher = TrialWatcher(search, oracle, on_trial)
@@ -185,6 +202,9 @@ def run_chief(
         while True:
             time.sleep(POLL_SECONDS)
             watcher.poll()
+            failed = consecutive_failures(oracle, failure_limit, search.config.project_dir)
+            if failed:
+                raise failed
             if workers is not None:
                 for worker in workers.exited():
                     if worker.process.returncode != 0:  # 0: it was told the search is done
@@ -199,8 +219,6 @@ def run_chief(
             elif service.search_done():
                 break
         watcher.poll()
-    except RuntimeError as error:
-        raise failures_error(error, oracle) from None
     finally:
         if workers is not None:
             workers.stop()
@@ -228,11 +246,32 @@ def _worker_died(worker: Worker, oracle: Any, notice: Callable[[str], None]) -> 
     if trial is not None:
         trial.status = "FAILED"
         trial.message = f"worker {worker.worker_id} {how} during this trial"
-        oracle.end_trial(trial)
+        _within(LOCK_WAIT_SECONDS, oracle.end_trial, trial)
         notice(f"worker {worker.worker_id} {how} during trial {trial.trial_id}, which is marked failed; "
                f"the other workers go on (log: {worker.log})")
     elif code != 0:
         notice(f"worker {worker.worker_id} {how} (log: {worker.log})")
+
+
+def _within(seconds: float, function: Callable[..., Any], *args: Any) -> Any:
+    """Call `function` in a helper thread; give up with an error if it does not return in time."""
+    outcome: dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            outcome["value"] = function(*args)
+        except BaseException as error:  # handed to the caller below
+            outcome["error"] = error
+
+    helper = threading.Thread(target=call, daemon=True)
+    helper.start()
+    helper.join(seconds)
+    if helper.is_alive():
+        raise RuntimeError("keras-tuner's oracle stopped answering after an error in the oracle service; "
+                           "run the same command again to resume")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
 
 
 class TrialWatcher:
@@ -257,8 +296,11 @@ class TrialWatcher:
             self.reported.add(trial_id)
             if self.on_trial is not None:
                 duration = now - self.started.get(trial_id, now)
-                self.on_trial(self.search.event(self.oracle, self.oracle.trials[trial_id], number, duration,
-                                                self.worker_of.get(trial_id)))
+                worker = self.worker_of.get(trial_id)
+                event = self.search.event(self.oracle, self.oracle.trials[trial_id], number, duration, worker)
+                if event.trial.status != "COMPLETED" and not event.trial.message:
+                    event.trial.message = failure_reason(self.search.config.project_dir, self.oracle.trials[trial_id])
+                self.on_trial(event)
 
 
 class PatientOracleClient:

@@ -16,7 +16,7 @@ import hypermodels
 from tuners import config as config_module
 from tuners.config import ConfigError, SearchConfig
 from tuners.data import MnistData, prepare_images, split_validation
-from tuners.factory import build_tuner, parse_objective, planned_trials
+from tuners.factory import FAILURE_FILE, build_tuner, parse_objective, planned_trials
 from tuners.noise import quiet_keras_noise
 from tuners.project import (
     ProjectError,
@@ -221,7 +221,7 @@ class Search:
             with quiet_keras_noise():
                 tuner.search(*self.fit_args, **self.fit_kwargs())
         except RuntimeError as error:
-            raise failures_error(error, tuner.oracle) from None
+            raise failures_error(error, tuner.oracle, self.config.project_dir) from None
         finally:
             summary = self.finish(tuner.oracle)
         return summary
@@ -261,14 +261,33 @@ class Search:
         )
 
 
-def failures_error(error: RuntimeError, oracle: Any) -> Exception:
+def failures_error(error: RuntimeError, oracle: Any, project_dir: Path) -> Exception:
     """keras-tuner's "too many consecutive failures" as a TrialsFailedError; other errors unchanged."""
     if "consecutive failures" not in str(error):
         return error
+    return consecutive_failures(oracle, oracle.max_consecutive_failed_trials, project_dir) or error
+
+
+def consecutive_failures(oracle: Any, limit: int, project_dir: Path) -> TrialsFailedError | None:
+    """The error to stop with when the last `limit` trials all failed."""
+    last = [oracle.trials[i] for i in list(oracle.end_order)[-limit:]]
+    if len(last) < limit or any(str(t.status) != "FAILED" for t in last):
+        return None
     return TrialsFailedError(
-        f"the search stopped after {oracle.max_consecutive_failed_trials} failed trials in a row; "
-        f"the last one said: {last_line(str(error))}"
+        f"the search stopped after {limit} failed trials in a row; the last one said: "
+        f"{failure_reason(project_dir, last[-1]) or 'nothing (see the workers logs)'}"
     )
+
+
+def failure_reason(project_dir: Path, trial: Any) -> str:
+    """Why a trial failed: its message, or what the worker that ran it wrote into its folder."""
+    if trial.message:
+        return last_line(trial.message)
+    path = Path(project_dir) / f"trial_{trial.trial_id}" / FAILURE_FILE
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""
 
 
 def hypermodel_space(hypermodel: Any, name: str) -> Any:
