@@ -83,7 +83,7 @@ def evaluate_project(project_dir: Path, top: int = 3, data: Any = None) -> Evalu
             loss = model.evaluate(x_test, y_for_loss, batch_size=1024, verbose=0, return_dict=True)["loss"]
             predictions = model.predict(x_test, batch_size=1024, verbose=0)
         accuracy = float(np.mean(np.argmax(predictions, axis=-1) == y_test))
-        result = TrialResult.from_trial(trial)
+        result = TrialResult.from_trial(trial, [row["name"] for row in manifest.get("space", [])])
         evaluation.models.append(
             ModelEvaluation(
                 rank=rank,

@@ -169,3 +169,13 @@ def test_parallel_options_are_checked(args: list[str], expected: str, tmp_path: 
     assert result.exit_code == 2, result.output
     assert expected in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_chief_on_a_non_loopback_address_warns_that_the_service_is_open(tiny_npz: Path, tmp_path: Path) -> None:
+    process = kerastune("random", "mlp", "--data", tiny_npz, "--dir", tmp_path, "--max-trials", "1", "--epochs", "1",
+                        "--oracle", f"0.0.0.0:{free_port()}", "--role", "chief", "--workers", "1")
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    assert "has no authentication" in err and "0.0.0.0" in err
+    assert "as chief on 0.0.0.0" in out and "1 local worker" in out
+    assert len([line for line in out.splitlines() if "] trial " in line]) == 1

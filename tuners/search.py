@@ -46,10 +46,11 @@ class TrialResult:
     message: str = ""
 
     @classmethod
-    def from_trial(cls, trial: Any) -> TrialResult:
-        # in the order of the search space, without Hyperband's bookkeeping entries ("tuner/...")
+    def from_trial(cls, trial: Any, order: list[str] | None = None) -> TrialResult:
+        """`order`: hyperparameter names in the order to show them (the search space's)."""
+        # without Hyperband's bookkeeping entries ("tuner/...")
         active = trial.hyperparameters.values
-        names = dict.fromkeys(hp.name for hp in trial.hyperparameters.space)
+        names = dict.fromkeys(order or [])
         names.update(dict.fromkeys(active))
         values = {n: active[n] for n in names if n in active and not n.startswith("tuner/")}
         score = trial.score if trial.score is not None and math.isfinite(trial.score) else None
@@ -109,6 +110,7 @@ class Search:
         self.hypermodel = hypermodels.get(config.hypermodel)
         space = hypermodel_space(self.hypermodel, config.hypermodel)
         self.space = hypermodels.describe_space(space)
+        self.space_order = [row["name"] for row in self.space]
         self.grid_size = hypermodels.grid_size(space)
         self.previous = _previous_manifest(config)
         self.resumed = self.previous is not None
@@ -118,7 +120,6 @@ class Search:
         previous_options = self.previous["options"] if self.previous else None
         options = resolve_options(config, hypermodels.fit_defaults(self.hypermodel), previous_options)
         parse_objective(options["objective"])
-        spec = hypermodels.data_spec(self.hypermodel)
         x_fit, y_fit, x_val, y_val = split_validation(
             data.x_train, data.y_train, options["validation_split"], seed=options["seed"]
         )
@@ -156,7 +157,7 @@ class Search:
         spec = hypermodels.data_spec(self.hypermodel)
         return prepare_images(x_val, spec.input_shape), _labels(y_val, spec)
 
-    def start(self, *, overwrite: bool | None = None) -> Any:
+    def start(self) -> Any:
         """Build the keras-tuner tuner (resuming or overwriting the project) and write the manifest."""
         import keras
 
@@ -168,7 +169,7 @@ class Search:
             self.options,
             self.config.project_dir,
             max_trials=self.max_trials,
-            overwrite=self.config.overwrite if overwrite is None else overwrite,
+            overwrite=self.config.overwrite,
         )
         self.planned = planned_trials(tuner)
         self.manifest = self._manifest()
@@ -192,8 +193,8 @@ class Search:
         return TrialEvent(
             number=number,
             planned=self.planned,
-            trial=TrialResult.from_trial(trial),
-            best=TrialResult.from_trial(best[0]) if best else None,
+            trial=TrialResult.from_trial(trial, self.space_order),
+            best=TrialResult.from_trial(best[0], self.space_order) if best else None,
             duration_s=duration,
             elapsed_s=time.monotonic() - self.started,
             worker=worker,
@@ -257,7 +258,7 @@ class Search:
             failed=len(trials) - len(completed),
             planned=self.planned,
             wall_time_s=wall_time,
-            best_trials=[TrialResult.from_trial(t) for t in best],
+            best_trials=[TrialResult.from_trial(t, self.space_order) for t in best],
         )
 
 
