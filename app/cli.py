@@ -10,7 +10,7 @@ import enum
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -52,7 +52,7 @@ HypermodelArg = Annotated[
     ),
 ]
 DataOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "--data",
         help="MNIST as a Keras-layout .npz (x_train, y_train, x_test, y_test) or a folder of the four "
@@ -62,27 +62,29 @@ DataOpt = Annotated[
 ]
 DirOpt = Annotated[Path, typer.Option("--dir", help="Folder that holds the tuning projects.")]
 NameOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--name", help="Project folder inside --dir. Default: TUNER-HYPERMODEL.", show_default=False),
 ]
 MaxTrialsOpt = Annotated[
-    Optional[int],
+    int | None,
     typer.Option("--max-trials", help="Trials to run in all (default 10; grid: the whole grid).", show_default=False),
 ]
 EpochsOpt = Annotated[
-    Optional[int],
-    typer.Option("--epochs", help="Epochs per trial (default 10, or the hypermodel's own setting).", show_default=False),
+    int | None,
+    typer.Option(
+        "--epochs", help="Epochs per trial (default 10, or the hypermodel's own setting).", show_default=False
+    ),
 ]
 MaxEpochsOpt = Annotated[
-    Optional[int],
+    int | None,
     typer.Option("--max-epochs", help="Most epochs any model trains (default 20).", show_default=False),
 ]
 FactorOpt = Annotated[
-    Optional[int],
+    int | None,
     typer.Option("--factor", help="Hyperband's reduction factor between rounds (default 3).", show_default=False),
 ]
 ExecutionsOpt = Annotated[
-    Optional[int],
+    int | None,
     typer.Option(
         "--executions-per-trial",
         help="Train each configuration this many times and average the scores (default 1).",
@@ -90,11 +92,13 @@ ExecutionsOpt = Annotated[
     ),
 ]
 BatchSizeOpt = Annotated[
-    Optional[int],
-    typer.Option("--batch-size", help="Training batch size (default 128, or the hypermodel's own).", show_default=False),
+    int | None,
+    typer.Option(
+        "--batch-size", help="Training batch size (default 128, or the hypermodel's own).", show_default=False
+    ),
 ]
 ValidationOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--validation-split",
         help="Training digits held out to score trials: a count (default 10000 of 60,000; one sixth "
@@ -103,7 +107,7 @@ ValidationOpt = Annotated[
     ),
 ]
 ObjectiveOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--objective",
         help="Metric that ranks trials (default val_accuracy); NAME:max or NAME:min for other metrics.",
@@ -111,18 +115,20 @@ ObjectiveOpt = Annotated[
     ),
 ]
 SeedOpt = Annotated[
-    Optional[int], typer.Option("--seed", help="Seed for the split, the tuner and Keras (default 0).", show_default=False)
+    int | None, typer.Option("--seed", help="Seed for the split, the tuner and Keras (default 0).", show_default=False)
 ]
 OverwriteOpt = Annotated[
     bool,
-    typer.Option("--overwrite", help="Discard the existing project of this name and start afresh (default: resume it)."),
+    typer.Option(
+        "--overwrite", help="Discard the existing project of this name and start afresh (default: resume it)."
+    ),
 ]
 JsonOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--json", help="Also write the summary to this JSON file.", show_default=False),
 ]
 WorkersOpt = Annotated[
-    Optional[int],
+    int | None,
     typer.Option(
         "--workers",
         help="Trials to run side by side, each in its own process with an equal share of the CPU "
@@ -131,7 +137,7 @@ WorkersOpt = Annotated[
     ),
 ]
 OracleOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--oracle",
         help="HOST:PORT of the oracle service of a search shared by several machines (with --role). "
@@ -140,7 +146,7 @@ OracleOpt = Annotated[
     ),
 ]
 RoleOpt = Annotated[
-    Optional[Role],
+    Role | None,
     typer.Option(
         "--role",
         help="chief: serve the search's oracle at --oracle (add --workers N for local workers); "
@@ -149,7 +155,7 @@ RoleOpt = Annotated[
     ),
 ]
 WorkerIdOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--worker-id",
         help="Name of this worker (default: host name and process id). A worker restarted with "
@@ -158,15 +164,16 @@ WorkerIdOpt = Annotated[
     ),
 ]
 InitialPointsOpt = Annotated[
-    Optional[int],
+    int | None,
     typer.Option("--num-initial-points", help="Random trials before the Gaussian process takes over "
                  "(default: 3 per hyperparameter).", show_default=False),
 ]
 AlphaOpt = Annotated[
-    Optional[float], typer.Option("--alpha", help="Noise level of the Gaussian process (default 1e-4).", show_default=False)
+    float | None,
+    typer.Option("--alpha", help="Noise level of the Gaussian process (default 1e-4).", show_default=False),
 ]
 BetaOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option("--beta", help="Exploration weight of the upper-confidence-bound acquisition (default 2.6).",
                  show_default=False),
 ]
@@ -335,7 +342,7 @@ def evaluate(
     ],
     top: Annotated[int, typer.Option("--top", help="How many of the best trials to evaluate.")] = 3,
     data: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--data", help="Test data to use instead of the data the search recorded.", show_default=False),
     ] = None,
     json_file: JsonOpt = None,

@@ -57,7 +57,9 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
-def timed(commands: list[list[str]], log: Path, wait_for: Path | None = None) -> tuple[float, dict[int, float], list[str]]:
+def timed(
+    commands: list[list[str]], log: Path, wait_for: Path | None = None
+) -> tuple[float, dict[int, float], list[str]]:
     """Run commands side by side (the later ones once `wait_for` exists); wall time until all end,
     peak RSS (MB) per process, and each command's standard output (kept in files, so that a
     chatty program never blocks on a full pipe)."""
@@ -81,7 +83,7 @@ def timed(commands: list[list[str]], log: Path, wait_for: Path | None = None) ->
                         peaks[pid] = max(peaks.get(pid, 0.0), rss)
             time.sleep(0.5)
     wall = time.monotonic() - started
-    for p, command in zip(processes, commands):
+    for p, command in zip(processes, commands, strict=True):
         if p.returncode != 0:
             raise SystemExit(f"failed ({p.returncode}): {' '.join(command)}; see {log}")
     return wall, peaks, [out.read_text() for out in outs]
@@ -122,7 +124,7 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
 
     wanted = set(args.only or ["seed", "workers1", "default", "batch32", "roles"])
-    for repetition in range(args.repeat):
+    for _ in range(args.repeat):
         run_rows(args, data, workdir, budget, search, wanted, record)
     rows[:] = summarize(rows)
     print_table(rows, args)
@@ -151,7 +153,8 @@ def run_rows(args, data, workdir, budget, search, wanted, record) -> None:
         project = workdir / "bench-roles"
         chief = [*search, "--name", project.name, "--overwrite", "--oracle", address, "--role", "chief"]
         # one thread each, as the default local workers get on two cores
-        worker = ["env", "TF_NUM_INTRAOP_THREADS=1", "TF_NUM_INTEROP_THREADS=1", *KERASTUNE, "random", "tutorial-kerastuner", "--dir", str(workdir), "--name", project.name,
+        worker = ["env", "TF_NUM_INTRAOP_THREADS=1", "TF_NUM_INTEROP_THREADS=1", *KERASTUNE, "random",
+                  "tutorial-kerastuner", "--dir", str(workdir), "--name", project.name,
                   "--oracle", address, "--role", "worker"]
         env_note = "TF_NUM_INTRAOP_THREADS=1 per worker"
         # The workers read the chief's manifest, so they start once it exists.
@@ -173,7 +176,7 @@ def summarize(rows: list[dict]) -> list[dict]:
     for entry in merged.values():
         entry["wall_s"] = round(sum(entry["walls"]) / len(entry["walls"]), 1)
         entry["test_accuracy"] = round(sum(entry["accuracies"]) / len(entry["accuracies"]), 4)
-        entry["peak_rss_mb"] = [max(p) for p in zip(*entry["peaks"])]
+        entry["peak_rss_mb"] = [max(p) for p in zip(*entry["peaks"], strict=False)]
     return list(merged.values())
 
 
@@ -182,7 +185,8 @@ def print_table(rows: list[dict], args) -> None:
     print()
     print(f"Machine: {platform.platform()}, {len(os.sched_getaffinity(0))} cores; budget: {args.max_trials} "
           f"trials x {args.epochs} epochs x {args.executions_per_trial} execution(s); {args.repeat} run(s) each")
-    print("| run | wall time (s) | trials/min | speed-up vs (1) | best model's test accuracy | peak RSS per process (MB) |")
+    print("| run | wall time (s) | trials/min | speed-up vs (1) | best model's test accuracy "
+          "| peak RSS per process (MB) |")
     print("| --- | ---: | ---: | ---: | ---: | --- |")
     for r in rows:
         ratio = f"{seed['wall_s'] / r['wall_s']:.2f}x" if seed else "-"

@@ -8,9 +8,10 @@ import importlib
 import inspect
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any, Callable
+from typing import Any
 
 ENTRY_POINT_GROUP = "kerastune.hypermodels"
 

@@ -16,15 +16,16 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from tuners.config import ConfigError
 from tuners.keras_tuner_fixes import quiet_condition_protos
-from tuners.runmode import threads_per_worker
 from tuners.noise import quiet_keras_noise
+from tuners.runmode import threads_per_worker
 from tuners.search import Search, SearchSummary, TrialEvent, consecutive_failures, failure_reason
 
 ORACLE_ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
