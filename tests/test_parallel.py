@@ -98,13 +98,14 @@ def test_chief_and_two_workers_on_loopback(tiny_npz: Path, tmp_path: Path) -> No
 
 
 def test_ctrl_c_stops_every_process_and_the_project_resumes(tiny_npz: Path, tmp_path: Path) -> None:
-    command = ["random", "mlp", "--data", tiny_npz, "--dir", tmp_path, "--max-trials", "4", "--epochs", "30",
+    # trials of a few seconds each, so that the interrupt lands while both workers train
+    command = ["random", "mlp", "--data", tiny_npz, "--dir", tmp_path, "--max-trials", "4", "--epochs", "80",
                "--workers", "2", "--json", tmp_path / "s.json"]
     process = kerastune(*command, start_new_session=True)
     project = tmp_path / "random-mlp"
     wait_for(lambda: len(processes_mentioning(str(tmp_path))) >= 3, 120, "two workers")
-    wait_for(lambda: (project / "oracle.json").exists() and json.loads(
-        (project / "oracle.json").read_text())["ongoing_trials"], 120, "running trials")
+    wait_for(lambda: (project / "oracle.json").exists() and len(json.loads(
+        (project / "oracle.json").read_text())["ongoing_trials"]) == 2, 120, "both workers in a trial")
 
     interrupted = time.monotonic()
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole group
@@ -126,12 +127,15 @@ def test_ctrl_c_stops_every_process_and_the_project_resumes(tiny_npz: Path, tmp_
 
 def test_a_dead_worker_loses_only_its_own_trial(tiny_npz: Path, tmp_path: Path) -> None:
     process = kerastune("random", "mlp", "--data", tiny_npz, "--dir", tmp_path, "--max-trials", "4",
-                        "--epochs", "30", "--workers", "2", "--json", tmp_path / "s.json")
+                        "--epochs", "60", "--workers", "2", "--json", tmp_path / "s.json")
     project = tmp_path / "random-mlp"
 
     def worker1_running_a_trial() -> bool:
         state = project / "oracle.json"
-        return state.exists() and "worker1" in json.loads(state.read_text())["ongoing_trials"]
+        if not state.exists():
+            return False
+        oracle = json.loads(state.read_text())  # early in the search, so the record is not stale
+        return "worker1" in oracle["ongoing_trials"] and len(oracle["end_order"]) <= 1
 
     wait_for(worker1_running_a_trial, 120, "worker1 to run a trial")
     victim = [pid for pid in processes_mentioning("worker1") if str(tmp_path) in

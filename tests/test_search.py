@@ -289,4 +289,6 @@ def test_trials_that_keep_failing_stop_the_search_with_the_reason(workers: str, 
     assert "3 failed trials in a row" in result.stderr and "boom in fit" in result.stderr
     assert "failed: ValueError: boom in fit" in result.stdout  # each failed trial's line says why
     manifest = json.loads((tmp_path / "tuning" / "random-failing-FailingFit" / "kerastune.json").read_text())
-    assert manifest["summary"]["failed"] == 3
+    failed = manifest["summary"]["failed"]
+    # with two workers, the other worker's trial may fail too before the chief stops it
+    assert failed == 3 if workers == "1" else 3 <= failed <= 4
