@@ -101,7 +101,10 @@ def test_ctrl_c_stops_every_process_and_the_project_resumes(tiny_npz: Path, tmp_
     # trials of a few seconds each, so that the interrupt lands while both workers train
     command = ["random", "mlp", "--data", tiny_npz, "--dir", tmp_path, "--max-trials", "4", "--epochs", "80",
                "--workers", "2", "--json", tmp_path / "s.json"]
-    process = kerastune(*command, start_new_session=True)
+    # Its own process group, as a terminal's foreground job; and SIGINT handled by default even
+    # where this test itself runs with SIGINT ignored (a background job, some CI runners).
+    process = kerastune(*command, start_new_session=True,
+                        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     project = tmp_path / "random-mlp"
     wait_for(lambda: len(processes_mentioning(str(tmp_path))) >= 3, 120, "two workers")
     wait_for(lambda: (project / "oracle.json").exists() and len(json.loads(
