@@ -374,14 +374,12 @@ def _search(
     **options: Any,
 ) -> None:
     """Run one search command: check, announce, search with a line per trial, summarize."""
-    from tuners.config import ConfigError, SearchConfig
+    from tuners.config import SearchConfig
     from tuners.runmode import run_mode
 
     output.check_writable(json_file)
     config = SearchConfig(tuner=tuner, **options)  # option errors first, before anything slow
-    mode = run_mode(workers, oracle, role.value if role else None, worker_id)
-    if mode.kind == "worker" and config.overwrite:
-        raise ConfigError("--overwrite is for the chief; a worker joins the chief's project as it is")
+    mode = run_mode(workers, oracle, role.value if role else None, worker_id, config.overwrite)
     import_tensorflow_quietly()
     import hypermodels
     from tuners import parallel

@@ -45,7 +45,7 @@ def evaluate_project(project_dir: Path, top: int = 3, data: Any = None) -> Evalu
     from tuners.factory import build_tuner
     from tuners.noise import quiet_keras_noise
     from tuners.project import ProjectError, load_project
-    from tuners.search import TrialResult
+    from tuners.search import TrialResult, encode_labels
 
     if top < 1:
         raise ConfigError(f"--top must be >= 1, got {top}")
@@ -68,7 +68,7 @@ def evaluate_project(project_dir: Path, top: int = 3, data: Any = None) -> Evalu
 
     x_test = prepare_images(data.x_test, spec.input_shape)
     y_test = data.y_test
-    y_for_loss = np.eye(hypermodels.base.NUM_CLASSES, dtype="float32")[y_test] if spec.one_hot_labels else y_test
+    y_for_loss = encode_labels(y_test, spec)
     evaluation = Evaluation(
         project_dir=str(project_dir),
         tuner=manifest["tuner"],

@@ -164,6 +164,7 @@ def test_a_dead_worker_loses_only_its_own_trial(tiny_npz: Path, tmp_path: Path) 
         (["--role", "worker", "--oracle", "127.0.0.1:9", "--workers", "2"], "--workers is for the chief"),
         (["--workers", "0"], "--workers must be >= 1"),
         (["--worker-id", "w1"], "--worker-id is for --role worker"),
+        (["--role", "worker", "--oracle", "127.0.0.1:9", "--overwrite"], "--overwrite is for the chief"),
         (["--role", "worker", "--oracle", "127.0.0.1:9"], "no project at"),
     ],
 )

@@ -25,7 +25,7 @@ from typing import Any
 from tuners.config import ConfigError
 from tuners.keras_tuner_fixes import quiet_condition_protos
 from tuners.noise import quiet_keras_noise
-from tuners.runmode import threads_per_worker
+from tuners.runmode import OVERWRITE_IN_WORKER, threads_per_worker
 from tuners.search import Search, SearchSummary, TrialEvent, consecutive_failures, failure_reason
 
 ORACLE_ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
@@ -334,12 +334,10 @@ def run_worker(
         KERASTUNER_TUNER_ID=worker_id, KERASTUNER_ORACLE_IP=host, KERASTUNER_ORACLE_PORT=str(port)
     )
     quiet_condition_protos()
-    from tuners.factory import build_tuner
-
-    search.started = time.monotonic()
-    search.planned = None
-    tuner = build_tuner(search.config.tuner, search.hypermodel, search.options, search.config.project_dir,
-                        max_trials=search.max_trials, overwrite=False)
+    if search.config.overwrite:  # a worker must never discard the project it joins
+        raise ConfigError(OVERWRITE_IN_WORKER)
+    tuner = search.build_tuner()
+    search.planned = None  # the chief knows the plan; a worker counts only its own trials
     tuner.oracle = PatientOracleClient(tuner.oracle)
     finished = 0
 

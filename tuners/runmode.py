@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from tuners.config import ConfigError
 
+OVERWRITE_IN_WORKER = "--overwrite is for the chief; a worker joins the chief's project as it is"
+
 
 @dataclass(frozen=True)
 class RunMode:
@@ -29,7 +31,9 @@ class RunMode:
         return self.kind == "chief" and not is_loopback(self.host)
 
 
-def run_mode(workers: int | None, oracle: str | None, role: str | None, worker_id: str | None) -> RunMode:
+def run_mode(
+    workers: int | None, oracle: str | None, role: str | None, worker_id: str | None, overwrite: bool = False
+) -> RunMode:
     """Check the parallelism options together and say how the search will run."""
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {workers}")
@@ -46,6 +50,8 @@ def run_mode(workers: int | None, oracle: str | None, role: str | None, worker_i
             raise ConfigError("--worker-id is for --role worker")
         return RunMode("chief", workers=workers or 0, host=host, port=port)
     if role == "worker":
+        if overwrite:
+            raise ConfigError(OVERWRITE_IN_WORKER)
         if workers is not None:
             raise ConfigError("--workers is for the chief; start one `--role worker` process per worker")
         worker_id = worker_id or f"worker-{socket.gethostname()}-{os.getpid()}"

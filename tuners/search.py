@@ -150,21 +150,21 @@ class Search:
         serving workers never needs it)."""
         x_fit, y_fit, _, _ = self._split
         spec = hypermodels.data_spec(self.hypermodel)
-        return prepare_images(x_fit, spec.input_shape), _labels(y_fit, spec)
+        return prepare_images(x_fit, spec.input_shape), encode_labels(y_fit, spec)
 
     @functools.cached_property
     def validation_data(self) -> tuple[np.ndarray, np.ndarray]:
         _, _, x_val, y_val = self._split
         spec = hypermodels.data_spec(self.hypermodel)
-        return prepare_images(x_val, spec.input_shape), _labels(y_val, spec)
+        return prepare_images(x_val, spec.input_shape), encode_labels(y_val, spec)
 
-    def start(self) -> Any:
-        """Build the keras-tuner tuner (resuming or overwriting the project) and write the manifest."""
+    def build_tuner(self) -> Any:
+        """Seed Keras and build the keras-tuner tuner for the project (resuming or overwriting it)."""
         import keras
 
         self.started = time.monotonic()
         keras.utils.set_random_seed(self.options["seed"])
-        tuner = build_tuner(
+        return build_tuner(
             self.config.tuner,
             self.hypermodel,
             self.options,
@@ -172,6 +172,10 @@ class Search:
             max_trials=self.max_trials,
             overwrite=self.config.overwrite,
         )
+
+    def start(self) -> Any:
+        """Build the tuner and write the manifest (what a chief or an in-process search does first)."""
+        tuner = self.build_tuner()
         self.planned = planned_trials(tuner)
         self.manifest = self._manifest()
         write_manifest(self.config.project_dir, self.manifest)
@@ -389,7 +393,8 @@ def _max_trials(config: SearchConfig, previous: dict[str, Any] | None, grid_size
     return grid_size
 
 
-def _labels(y: np.ndarray, spec: Any) -> np.ndarray:
+def encode_labels(y: np.ndarray, spec: Any) -> np.ndarray:
+    """Integer labels as the hypermodel wants them: unchanged, or one-hot when it asks for that."""
     if spec.one_hot_labels:
         return np.eye(hypermodels.base.NUM_CLASSES, dtype="float32")[y]
     return y
