@@ -123,6 +123,16 @@ OverwriteOpt = Annotated[
         "--overwrite", help="Discard the existing project of this name and start afresh (default: resume it)."
     ),
 ]
+MaxFailuresOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--max-consecutive-failures",
+        help="Stop the search when this many trials in a row have failed (default: no limit; a failed "
+        "trial is recorded with its reason and the search goes on, and only a search in which every "
+        "trial fails ends with an error).",
+        show_default=False,
+    ),
+]
 JsonOpt = Annotated[
     Path | None,
     typer.Option("--json", help="Also write the summary to this JSON file.", show_default=False),
@@ -238,6 +248,7 @@ def random(
     objective: ObjectiveOpt = None,
     seed: SeedOpt = None,
     overwrite: OverwriteOpt = False,
+    max_consecutive_failures: MaxFailuresOpt = None,
     json_file: JsonOpt = None,
     workers: WorkersOpt = None,
     oracle: OracleOpt = None,
@@ -265,6 +276,7 @@ def hyperband(
     objective: ObjectiveOpt = None,
     seed: SeedOpt = None,
     overwrite: OverwriteOpt = False,
+    max_consecutive_failures: MaxFailuresOpt = None,
     json_file: JsonOpt = None,
     workers: WorkersOpt = None,
     oracle: OracleOpt = None,
@@ -295,6 +307,7 @@ def bayesian(
     objective: ObjectiveOpt = None,
     seed: SeedOpt = None,
     overwrite: OverwriteOpt = False,
+    max_consecutive_failures: MaxFailuresOpt = None,
     json_file: JsonOpt = None,
     workers: WorkersOpt = None,
     oracle: OracleOpt = None,
@@ -322,6 +335,7 @@ def grid(
     objective: ObjectiveOpt = None,
     seed: SeedOpt = None,
     overwrite: OverwriteOpt = False,
+    max_consecutive_failures: MaxFailuresOpt = None,
     json_file: JsonOpt = None,
     workers: WorkersOpt = None,
     oracle: OracleOpt = None,
@@ -430,7 +444,7 @@ def _search(
                 on_listening=lambda host, port: output.say(f"Oracle service listening on {host}:{port}."),
             )
     except KeyboardInterrupt:
-        output.say("Interrupted. Finished trials are saved; run the same command again to resume.")
+        output.say(output.interrupted(search.summary))
         raise typer.Exit(INTERRUPTED) from None
     output.print_search_summary(summary)
     if json_file:

@@ -44,12 +44,13 @@ def evaluate_project(project_dir: Path, top: int = 3, data: Any = None) -> Evalu
     from tuners.data import load_recorded, prepare_images
     from tuners.factory import build_tuner
     from tuners.noise import quiet_keras_noise
-    from tuners.project import ProjectError, load_project
+    from tuners.project import ProjectError, check_project_files, load_project
     from tuners.search import TrialResult, encode_labels
 
     if top < 1:
         raise ConfigError(f"--top must be >= 1, got {top}")
     manifest = load_project(project_dir)
+    check_project_files(project_dir)
     if data is None:
         data = load_recorded(manifest.get("data", {}))
     hypermodel = hypermodels.get(manifest["hypermodel"])

@@ -73,9 +73,22 @@ def announcement(search: Any, mode: Any) -> str:
     if search.resumed:
         done = plural(search.trials_before, "trial")
         return f"Resuming {config.project_dir} ({done} already finished; --overwrite starts afresh): {what}"
-    if config.overwrite:
-        return f"Starting afresh in {config.project_dir} (--overwrite discards what was there): {what}"
+    if search.discarding:
+        return f"Discarding {search.discarding} (--overwrite), then starting afresh: {what}"
     return f"Starting {config.project_dir}: {what}"
+
+
+def interrupted(summary: Any) -> str:
+    """What a search stopped with Ctrl-C leaves: the finished trials, and how to go on."""
+    if summary is None:
+        return "Interrupted before the search started; nothing was changed."
+    best = summary.best_trials[0] if summary.best_trials else None
+    best_text = f"; best {summary.objective} {format_score(best.score)} (trial {best.trial_id})" if best else ""
+    return (
+        f"Interrupted: {plural(summary.trials_finished, 'trial')} finished and saved ({summary.completed} completed, "
+        f"{summary.failed} failed){best_text}. Run the same command to resume; "
+        "a trial that was cut short runs again from its start."
+    )
 
 
 def _how(mode: Any) -> str:

@@ -47,3 +47,17 @@ def _seeded(monkeypatch: pytest.MonkeyPatch) -> None:
 
     random.seed(0)
     np.random.seed(0)
+
+
+@pytest.fixture(scope="session")
+def finished_project(tiny_npz: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real project of one finished random trial of `mlp` on the tiny data (copy it before changing it)."""
+    from typer.testing import CliRunner
+
+    from app.cli import app
+
+    directory = tmp_path_factory.mktemp("finished")
+    result = CliRunner().invoke(app, ["random", "mlp", "--data", str(tiny_npz), "--dir", str(directory),
+                                      "--max-trials", "1", "--epochs", "1", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    return directory / "random-mlp"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -77,51 +78,148 @@ def test_space_shows_types_ranges_defaults_and_conditions() -> None:
     }
 
 
-def _write(path: Path, **arrays) -> Path:
+class Inputs:
+    """What a bad-input case needs, made on demand in the test's folder."""
+
+    def __init__(self, tmp: Path, tiny: Path, finished: Path) -> None:
+        self.tmp, self.tiny, self.finished = tmp, tiny, finished
+        self.common = ["--data", tiny, "--dir", tmp / "tuning"]
+
+    def npz(self, change: str = "", **arrays: np.ndarray) -> Path:
+        """The tiny data with some arrays replaced."""
+        with np.load(self.tiny) as tiny:
+            contents = {key: tiny[key] for key in tiny.files}
+        contents.update(arrays)
+        path = self.tmp / f"data{change}.npz"
+        np.savez(path, **contents)
+        return path
+
+    def file(self, name: str, content: bytes) -> Path:
+        path = self.tmp / name
+        path.write_bytes(content)
+        return path
+
+    def project(self, damage: str = "", content: str = "") -> Path:
+        """A copy of a finished project of `random mlp` at tuning/random-mlp, with one file replaced."""
+        project = self.tmp / "tuning" / "random-mlp"
+        shutil.copytree(self.finished, project)
+        if damage:
+            (project / damage).write_text(content or (project / damage).read_text()[:40])
+        return project
+
+    def newer_manifest(self) -> Path:
+        project = self.project()
+        manifest = json.loads((project / "kerastune.json").read_text())
+        (project / "kerastune.json").write_text(json.dumps({**manifest, "format": 99}))
+        return project
+
+    def folder(self, name: str, *files: str) -> Path:
+        folder = self.tmp / "tuning" / name
+        folder.mkdir(parents=True)
+        for file in files:
+            (folder / file).write_text("{}")
+        return folder
+
+
+TINY_IMAGES = (400, 28, 28)
+CASES = {
+    # options
+    "unknown hypermodel": lambda i: (["random", "mpl", *i.common], "did you mean 'mlp'"),
+    "bad reference": lambda i: (["random", "nosuchmodule:build", *i.common], "cannot import module"),
+    "missing attribute": lambda i: (["random", "tuners.config:nothing", *i.common], "has no attribute 'nothing'"),
+    "zero trials": lambda i: (["random", "mlp", "--max-trials", "0", *i.common], "--max-trials must be >= 1"),
+    "negative trials": lambda i: (["bayesian", "mlp", "--max-trials", "-3", *i.common], "--max-trials must be >= 1"),
+    "negative epochs": lambda i: (["random", "mlp", "--epochs", "-1", *i.common], "--epochs must be >= 1"),
+    "not a number": lambda i: (["random", "mlp", "--max-trials", "abc", *i.common], "'--max-trials'"),
+    "float trials": lambda i: (["random", "mlp", "--max-trials", "2.5", *i.common], "'--max-trials'"),
+    "hyperband has no max-trials": lambda i: (["hyperband", "mlp", "--max-trials", "3", *i.common], "No such option"),
+    "factor 1": lambda i: (["hyperband", "mlp", "--factor", "1", *i.common], "--factor must be >= 2"),
+    "zero max epochs": lambda i: (["hyperband", "mlp", "--max-epochs", "0", *i.common], "--max-epochs must be >= 1"),
+    "zero executions": lambda i: (["bayesian", "mlp", "--executions-per-trial", "0", *i.common], "must be >= 1"),
+    "zero batch": lambda i: (["grid", "tutorial-micro", "--batch-size", "0", *i.common], "--batch-size must be >= 1"),
+    "zero workers": lambda i: (["random", "mlp", "--workers", "0", *i.common], "--workers must be >= 1"),
+    "negative seed": lambda i: (["random", "mlp", "--seed", "-1", *i.common], "--seed must be >= 0"),
+    "zero alpha": lambda i: (["bayesian", "mlp", "--alpha", "0", *i.common], "--alpha must be > 0"),
+    "zero failure limit": lambda i: (["random", "mlp", "--max-consecutive-failures", "0", *i.common],
+                                     "--max-consecutive-failures must be >= 1"),
+    "split too large": lambda i: (["random", "mlp", "--validation-split", "70000", *i.common], "larger than"),
+    "split fraction above 1": lambda i: (["random", "mlp", "--validation-split", "1.5", *i.common], "fraction"),
+    "negative split": lambda i: (["random", "mlp", "--validation-split", "-5", *i.common], "--validation-split"),
+    "unknown objective": lambda i: (["random", "mlp", "--objective", "val_foo", *i.common], "val_foo:max"),
+    "bad direction": lambda i: (["random", "mlp", "--objective", "val_foo:up", *i.common], "NAME:max"),
+    "name with slash": lambda i: (["random", "mlp", "--name", "a/b", *i.common], "plain folder name"),
+    "huge grid": lambda i: (["grid", "mlp", *i.common], "--max-trials"),
+    "oracle without role": lambda i: (["random", "mlp", "--oracle", "127.0.0.1:8000", *i.common], "go together"),
+    "bad oracle address": lambda i: (["random", "mlp", "--oracle", "nohost", "--role", "chief", *i.common],
+                                     "HOST:PORT"),
+    "worker id without role": lambda i: (["random", "mlp", "--worker-id", "w1", *i.common], "--worker-id is for"),
+    "unknown command": lambda i: (["serach"], "No such command"),
+    "bad format": lambda i: (["models", "--format", "yaml"], "'--format'"),
+    "space of unknown": lambda i: (["space", "mlpp"], "did you mean 'mlp'"),
+    # files to write
+    "json folder missing": lambda i: (["random", "mlp", "--json", i.tmp / "no" / "s.json", *i.common],
+                                      "does not exist"),
+    "json is a folder": lambda i: (["random", "mlp", "--json", i.tmp, *i.common], "is a directory"),
+    "dir is a file": lambda i: (["random", "mlp", "--data", i.tiny, "--dir", i.file("f", b"x")], "not a folder"),
+    # --data
+    "missing data": lambda i: (["random", "mlp", "--data", i.tmp / "nope.npz"], "no such file"),
+    "text as npz": lambda i: (["random", "mlp", "--data", i.file("notes.npz", b"not a zip file")], "not an .npz"),
+    "single npy": lambda i: (["random", "mlp", "--data", i.file("a.npz", b"\x93NUMPY\x01\x00")], "single .npy"),
+    "truncated npz": lambda i: (["random", "mlp", "--data", i.file("t.npz", i.npz().read_bytes()[:5000])],
+                                "cannot read as .npz"),
+    "wrong keys": lambda i: (["random", "mlp", "--data", _saved(i.tmp / "keys.npz", images=np.zeros((2, 28, 28)))],
+                             "missing key(s) x_train"),
+    "pickled arrays": lambda i: (["random", "mlp", "--data", i.npz("p", y_train=np.array([{}] * 400, object))],
+                                 "pickled object array"),
+    "wrong image shape": lambda i: (["random", "mlp", "--data", i.npz("s", x_train=np.zeros((400, 10, 10), "u1"))],
+                                    "expected (n, 28, 28)"),
+    "float images": lambda i: (["random", "mlp", "--data", i.npz("f", x_train=np.zeros(TINY_IMAGES, "f4"))],
+                               "dtype float32"),
+    "NaN images": lambda i: (["random", "mlp", "--data", i.npz("n", x_train=np.full(TINY_IMAGES, np.nan))],
+                             "NaN"),
+    "labels outside classes": lambda i: (["random", "mlp", "--data", i.npz("l", y_train=np.full(400, 12))],
+                                         "outside 0..9"),
+    "labels of another length": lambda i: (["random", "mlp", "--data", i.npz("n", y_train=np.zeros(399, int))],
+                                           "same length"),
+    # projects
+    "damaged oracle.json": lambda i: (i.project("oracle.json") and ["random", "mlp", *i.common], "is damaged"),
+    "damaged trial.json": lambda i: (i.project("trial_0/trial.json") and ["random", "mlp", *i.common], "is damaged"),
+    "manifest from a newer version": lambda i: (i.newer_manifest() and ["random", "mlp", *i.common],
+                                                "newer kerastune"),
+    "keras-tuner project": lambda i: (i.folder("random-mlp", "oracle.json") and ["random", "mlp", *i.common],
+                                      "keras-tuner project"),
+    "not a project": lambda i: (i.folder("random-mlp", "notes.txt") and ["random", "mlp", *i.common],
+                                "not a tuning project"),
+    "overwrite not a project": lambda i: (i.folder("random-mlp", "a.txt") and ["random", "mlp", "--overwrite",
+                                                                              *i.common], "will not delete"),
+    "other tuner": lambda i: (i.project() and ["grid", "mlp", "--name", "random-mlp", "--max-trials", "1", *i.common],
+                              "is a random search"),
+    "evaluate missing": lambda i: (["evaluate", i.tmp / "nowhere"], "no project"),
+    "evaluate not a project": lambda i: (["evaluate", i.tmp], "not a kerastune project"),
+    "evaluate top 0": lambda i: (["evaluate", i.tmp, "--top", "0"], "--top must be >= 1"),
+    "evaluate damaged manifest": lambda i: (["evaluate", i.project("kerastune.json")], "cannot read"),
+    "evaluate damaged trial": lambda i: (["evaluate", i.project("trial_0/trial.json")], "is damaged"),
+    "evaluate newer manifest": lambda i: (["evaluate", i.newer_manifest()], "newer kerastune"),
+    "evaluate missing data": lambda i: (["evaluate", i.project(), "--data", i.tmp / "nope.npz"], "no such file"),
+}
+
+
+def _saved(path: Path, **arrays) -> Path:
     np.savez(path, **arrays)
     return path
 
 
-def _bad_inputs(tmp: Path, tiny: Path) -> dict[str, tuple[list[str], str]]:
-    text = tmp / "notes.npz"
-    text.write_text("not a zip file")
-    wrong_keys = _write(tmp / "keys.npz", images=np.zeros((2, 28, 28), np.uint8))
-    project = ["--data", tiny, "--dir", tmp / "tuning"]
-    return {
-        "unknown hypermodel": (["random", "mpl", *project], "did you mean 'mlp'"),
-        "bad reference": (["random", "nosuchmodule:build", *project], "cannot import module"),
-        "zero trials": (["random", "mlp", "--max-trials", "0", *project], "--max-trials must be >= 1"),
-        "negative epochs": (["random", "mlp", "--epochs", "-1", *project], "--epochs must be >= 1"),
-        "not a number": (["random", "mlp", "--max-trials", "abc", *project], "'--max-trials'"),
-        "hyperband has no max-trials": (["hyperband", "mlp", "--max-trials", "3", *project], "No such option"),
-        "factor 1": (["hyperband", "mlp", "--factor", "1", *project], "--factor must be >= 2"),
-        "zero executions": (["bayesian", "mlp", "--executions-per-trial", "0", *project], "must be >= 1"),
-        "zero batch": (["grid", "tutorial-micro", "--batch-size", "0", *project], "--batch-size must be >= 1"),
-        "missing data": (["random", "mlp", "--data", tmp / "nope.npz"], "no such file"),
-        "text as npz": (["random", "mlp", "--data", text], str(text)),
-        "wrong keys": (["random", "mlp", "--data", wrong_keys], "x_train"),
-        "split too large": (["random", "mlp", "--validation-split", "70000", *project], "larger than"),
-        "negative split": (["random", "mlp", "--validation-split", "-5", *project], "--validation-split"),
-        "unknown objective": (["random", "mlp", "--objective", "val_foo", *project], "val_foo:max"),
-        "bad direction": (["random", "mlp", "--objective", "val_foo:up", *project], "NAME:max"),
-        "name with slash": (["random", "mlp", "--name", "a/b", *project], "plain folder name"),
-        "json folder missing": (["random", "mlp", "--json", tmp / "no" / "s.json", *project], "does not exist"),
-        "huge grid": (["grid", "mlp", *project], "--max-trials"),
-        "evaluate missing": (["evaluate", tmp / "nowhere"], "no project"),
-        "evaluate not a project": (["evaluate", tmp], "not a kerastune project"),
-        "evaluate top 0": (["evaluate", tmp, "--top", "0"], "--top must be >= 1"),
-        "unknown command": (["serach"], "No such command"),
-        "bad format": (["models", "--format", "yaml"], "'--format'"),
-    }
+def _snapshot(folder: Path) -> dict[str, tuple[int, int, bytes]]:
+    """Every file under `folder`: size, modification time and content."""
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns, p.read_bytes())
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-BAD_INPUT_CASES = list(_bad_inputs(Path("/tmp"), Path("/tmp")))
-
-
-@pytest.mark.parametrize("case", BAD_INPUT_CASES)
-def test_bad_input_is_one_line_exit_2_and_changes_nothing(case: str, tmp_path: Path, tiny_npz: Path) -> None:
-    args, expected = _bad_inputs(tmp_path, tiny_npz)[case]
-    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_is_one_line_exit_2_and_changes_nothing(case: str, tmp_path: Path, tiny_npz: Path,
+                                                          finished_project: Path) -> None:
+    args, expected = CASES[case](Inputs(tmp_path, tiny_npz, finished_project))
+    before = _snapshot(tmp_path)
     result = run(*args)
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
@@ -129,4 +227,8 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(case: str, tmp_path: P
     assert lines[0].startswith("kerastune: error: ")
     assert expected.lower() in lines[0].lower()
     assert "Traceback" not in result.output
-    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert _snapshot(tmp_path) == before
+
+
+def test_the_bad_input_table_is_large() -> None:
+    assert len(CASES) >= 30

@@ -110,7 +110,8 @@ def test_resume_refuses_a_changed_experiment(tiny_npz: Path, tmp_path: Path) -> 
 
     result = run("random", "mlp", *common, "--epochs", "2", "--max-trials", "1", "--overwrite")
     assert result.exit_code == 0, result.output
-    assert "Starting afresh" in result.stdout
+    assert "Discarding the random search of 'mlp' in" in result.stdout
+    assert "(1 trial finished) (--overwrite), then starting afresh" in result.stdout
     assert json.loads((tmp_path / "random-mlp" / "kerastune.json").read_text())["options"]["epochs"] == 2
 
 
@@ -276,8 +277,8 @@ _FAILING_FIT = textwrap.dedent(
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
-def test_trials_that_keep_failing_stop_the_search_with_the_reason(workers: str, tiny_npz: Path, tmp_path: Path,
-                                                                  monkeypatch) -> None:
+def test_a_search_where_every_trial_fails_runs_them_all_then_says_why(workers: str, tiny_npz: Path,
+                                                                      tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "failing.py").write_text(_FAILING_FIT)
     monkeypatch.chdir(tmp_path)
     try:
@@ -286,9 +287,55 @@ def test_trials_that_keep_failing_stop_the_search_with_the_reason(workers: str, 
     finally:
         _forget_module("failing")
     assert result.exit_code == 1, result.output
-    assert "3 failed trials in a row" in result.stderr and "boom in fit" in result.stderr
-    assert "failed: ValueError: boom in fit" in result.stdout  # each failed trial's line says why
+    assert result.stderr.strip() == "kerastune: error: all 4 trials failed; the last one said: ValueError: boom in fit"
+    assert result.stdout.count("failed: ValueError: boom in fit") == 4  # each failed trial's line says why
+    manifest = json.loads((tmp_path / "tuning" / "random-failing-FailingFit" / "kerastune.json").read_text())
+    assert manifest["summary"]["failed"] == 4 and manifest["summary"]["completed"] == 0
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_max_consecutive_failures_stops_the_search(workers: str, tiny_npz: Path, tmp_path: Path,
+                                                   monkeypatch) -> None:
+    (tmp_path / "failing.py").write_text(_FAILING_FIT)
+    monkeypatch.chdir(tmp_path)
+    try:
+        result = run("random", "failing:FailingFit", "--data", tiny_npz, "--max-trials", "6", "--epochs", "1",
+                     "--workers", workers, "--max-consecutive-failures", "2")
+    finally:
+        _forget_module("failing")
+    assert result.exit_code == 1, result.output
+    assert "stopped after 2 trials failed in a row (--max-consecutive-failures 2)" in result.stderr
     manifest = json.loads((tmp_path / "tuning" / "random-failing-FailingFit" / "kerastune.json").read_text())
     failed = manifest["summary"]["failed"]
     # with two workers, the other worker's trial may fail too before the chief stops it
-    assert failed == 3 if workers == "1" else 3 <= failed <= 4
+    assert failed == 2 if workers == "1" else 2 <= failed <= 3
+
+
+_NON_FINITE_LOSS = textwrap.dedent(
+    """
+    import keras
+
+    def build(hp):
+        scale = float("inf") if hp.Boolean("broken") else 1.0
+        model = keras.Sequential([keras.Input((784,)), keras.layers.Rescaling(scale), keras.layers.Dense(10)])
+        model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+        return model
+    """
+)
+
+
+def test_a_trial_whose_loss_is_not_finite_fails_and_the_search_goes_on(tiny_npz: Path, tmp_path: Path,
+                                                                      monkeypatch) -> None:
+    (tmp_path / "nonfinite.py").write_text(_NON_FINITE_LOSS)
+    monkeypatch.chdir(tmp_path)
+    summary_file = tmp_path / "summary.json"
+    try:
+        result = run("grid", "nonfinite:build", "--data", tiny_npz, "--epochs", "2", "--json", summary_file)
+    finally:
+        _forget_module("nonfinite")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(summary_file.read_text())
+    assert (summary["trials_finished"], summary["completed"], summary["failed"]) == (2, 1, 1)
+    assert "failed: FailedTrialError: loss became nan in epoch 1" in result.stdout
+    assert "(1 completed, 1 failed)" in result.stdout
+    assert summary["best_trials"][0]["hyperparameters"] == {"broken": False}

@@ -52,6 +52,7 @@ class SearchConfig:
     validation_split: float | None = None  # a count (>= 1) or a fraction (< 1) of the training digits
     seed: int | None = None
     overwrite: bool = False
+    max_consecutive_failures: int | None = None  # None: only a search where every trial fails is an error
     # Hyperband
     max_epochs: int | None = None
     factor: int | None = None
@@ -70,7 +71,8 @@ class SearchConfig:
             raise ConfigError(
                 f"--name {self.project_name!r} must be a plain folder name; use --dir for the parent folder"
             )
-        for option in ("max_trials", "epochs", "batch_size", "executions_per_trial", "max_epochs"):
+        for option in ("max_trials", "epochs", "batch_size", "executions_per_trial", "max_epochs",
+                       "max_consecutive_failures"):
             _check_at_least(option, getattr(self, option), 1)
         _check_at_least("factor", self.factor, 2)
         _check_at_least("num_initial_points", self.num_initial_points, 1)

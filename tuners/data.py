@@ -377,6 +377,11 @@ def _validate(
             raise DataError(
                 f"{where[x_key]} has shape {tuple(x.shape)}; expected (n, 28, 28) images"
             )
+        if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
+            raise DataError(
+                f"{where[x_key]} has NaN or infinite values; expected uint8 pixels 0..255 "
+                "as keras.datasets.mnist.load_data() returns them"
+            )
         if x.dtype != np.uint8:
             raise DataError(
                 f"{where[x_key]} has dtype {x.dtype}; expected uint8 pixels 0..255 "

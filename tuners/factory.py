@@ -4,26 +4,44 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import keras
 import keras_tuner as kt
+from keras_tuner.src.engine import metrics_tracking
 
 from tuners.config import ConfigError
+from tuners.keras_tuner_fixes import atomic_state_files, quiet_failed_trials
+from tuners.project import ProjectError, write_atomically
 
 TrialListener = Callable[[Any, float], None]
 
 
-# A failed trial's reason, written into its folder: keras-tuner's gRPC messages do not carry it
+# A failed trial's traceback, written into its folder: keras-tuner's gRPC messages do not carry it
 # from a worker to the chief.
 FAILURE_FILE = "failure.txt"
 
 
+class FailOnNonFiniteLoss(keras.callbacks.Callback):
+    """Fail the trial when its loss becomes NaN or infinite, instead of scoring a broken model."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        for name in ("loss", "val_loss"):
+            value = (logs or {}).get(name)
+            if value is not None and not math.isfinite(float(value)):
+                raise kt.errors.FailedTrialError(
+                    f"{name} became {float(value)} in epoch {epoch + 1} (a learning rate too high?)"
+                )
+
+
 class _Reporting:
     """Mixin for keras-tuner tuners: tells a listener about every finished trial and its duration,
-    and records why a trial failed next to its files."""
+    records why a trial failed next to its files, fails trials whose loss is not finite, and
+    repairs what a killed search left behind when it reloads a project."""
 
     listener: TrialListener | None = None
     _trial_started = 0.0
@@ -32,15 +50,40 @@ class _Reporting:
         self._trial_started = time.monotonic()
         super().on_trial_begin(trial)
 
+    def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), FailOnNonFiniteLoss()]
+        return super().run_trial(trial, *args, **kwargs)
+
+    def reload(self) -> None:
+        super().reload()
+        if not self._is_worker():
+            restart_interrupted_trials(self.oracle)
+
     def on_trial_end(self, trial: Any) -> None:
         if trial.message:
-            reason = [line for line in trial.message.strip().splitlines() if line.strip()][-1:]
-            (Path(self.get_trial_dir(trial.trial_id)) / FAILURE_FILE).write_text("".join(reason).strip() + "\n")
+            write_atomically(Path(self.get_trial_dir(trial.trial_id)) / FAILURE_FILE, trial.message.strip() + "\n")
         super().on_trial_end(trial)  # the oracle scores and records the trial here
         if self.listener is not None:
             recorded = self.oracle.get_trial(trial.trial_id)
             recorded.message = recorded.message or trial.message
             self.listener(recorded, time.monotonic() - self._trial_started)
+
+
+def restart_interrupted_trials(oracle: Any) -> None:
+    """Make a reloaded oracle rerun, from scratch, the trials a killed search left unfinished.
+
+    keras-tuner already queues the trials that `oracle.json` lists as running for a retry; their
+    earlier partial results are dropped here so the rerun scores them alone. A trial whose own
+    file was written but which `oracle.json` never recorded (the process died between the two
+    writes) is forgotten: the oracle creates it again under the same id.
+    """
+    started = set(oracle.start_order)
+    for trial_id in [t for t in oracle.trials if t not in started]:
+        del oracle.trials[trial_id]
+    for trial_id in oracle._retry_queue:
+        trial = oracle.trials[trial_id]
+        trial.metrics = metrics_tracking.MetricsTracker()
+        trial.score, trial.best_step, trial.message = None, 0, None
 
 
 class RandomSearch(_Reporting, kt.RandomSearch):
@@ -91,10 +134,15 @@ def build_tuner(
     project_dir: Path,
     *,
     max_trials: int | None,
-    overwrite: bool = False,
     listener: TrialListener | None = None,
 ) -> Any:
-    """A keras-tuner tuner for `project_dir`; an existing project there is reloaded unless `overwrite`."""
+    """A keras-tuner tuner for `project_dir`, reloading the project there if there is one.
+
+    keras-tuner's own limit of consecutive failed trials is lifted: it stops a search from inside
+    the oracle, before the failed trial is saved. The caller decides when failures stop a search.
+    """
+    atomic_state_files()
+    quiet_failed_trials()
     common = dict(
         hypermodel=hypermodel,
         objective=parse_objective(options["objective"]),
@@ -102,7 +150,6 @@ def build_tuner(
         seed=options["seed"],
         directory=str(Path(project_dir).parent),
         project_name=Path(project_dir).name,
-        overwrite=overwrite,
     )
     if tuner == "hyperband":
         specific = {"max_epochs": options["max_epochs"], "factor": options["factor"]}
@@ -115,7 +162,17 @@ def build_tuner(
         }
     else:
         specific = {"max_trials": max_trials}
-    instance = _quietly(TUNER_CLASSES[tuner], **common, **specific)
+    try:
+        instance = _quietly(TUNER_CLASSES[tuner], **common, **specific)
+    except (RuntimeError, KeyError, ValueError, TypeError) as error:
+        if not (Path(project_dir) / "oracle.json").exists():
+            raise
+        reason = " ".join(str(error).split())[:200]
+        raise ProjectError(
+            f"cannot reload the project in {project_dir} ({type(error).__name__}: {reason}); kerastune leaves "
+            "it as it is: discard it with --overwrite, or use another --name"
+        ) from error
+    instance.oracle.max_consecutive_failed_trials = math.inf
     instance.listener = listener
     return instance
 

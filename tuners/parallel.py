@@ -26,7 +26,7 @@ from tuners.config import ConfigError
 from tuners.keras_tuner_fixes import quiet_condition_protos
 from tuners.noise import quiet_keras_noise
 from tuners.runmode import OVERWRITE_IN_WORKER, threads_per_worker
-from tuners.search import Search, SearchSummary, TrialEvent, consecutive_failures, failure_reason
+from tuners.search import Search, SearchSummary, TrialEvent, failure_reason
 
 ORACLE_ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
 POLL_SECONDS = 0.2
@@ -185,27 +185,23 @@ def run_chief(
     tuner = search.start()
     oracle = tuner.oracle
     oracle.verbose = 0  # keras-tuner's own per-trial printout; the watcher reports trials instead
-    # keras-tuner raises its "too many consecutive failures" inside the oracle, which in the
-    # service's thread leaves the oracle's lock held for good (its `synchronized` has no
-    # try/finally) and stalls the chief (keras-tuner issue #915). The chief checks instead.
-    failure_limit = oracle.max_consecutive_failed_trials
-    oracle.max_consecutive_failed_trials = float("inf")
-    service.serve(oracle)
-    if on_listening:
-        on_listening(service.host, service.port)
-    watcher = TrialWatcher(search, oracle, on_trial)
+    # The oracle's own consecutive-failure limit is off (see build_tuner): raised inside the oracle,
+    # in the service's thread, it would also leave the oracle's lock held for good (its `synchronized`
+    # has no try/finally) and stall the chief (keras-tuner issue #915). The chief checks instead.
     workers = None
-    if local_workers:
-        workers = LocalWorkers(worker_command, local_workers, (_connect_host(host), service.port),
-                               search.config.project_dir / "workers")
-        workers.start()
     try:
+        service.serve(oracle)
+        if on_listening:
+            on_listening(service.host, service.port)
+        watcher = TrialWatcher(search, oracle, on_trial)
+        if local_workers:
+            workers = LocalWorkers(worker_command, local_workers, (_connect_host(host), service.port),
+                                   search.config.project_dir / "workers")
+            workers.start()
         while True:
             time.sleep(POLL_SECONDS)
             watcher.poll()
-            failed = consecutive_failures(oracle, failure_limit, search.config.project_dir)
-            if failed:
-                raise failed
+            search.check_failures(oracle)
             if workers is not None:
                 for worker in workers.exited():
                     if worker.process.returncode != 0:  # 0: it was told the search is done
@@ -226,6 +222,7 @@ def run_chief(
         service.stop()
         tuner.save()
         summary = search.finish(oracle)
+    search.check_outcome(oracle, summary)
     return summary
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 MANIFEST_NAME = "kerastune.json"
 MANIFEST_FORMAT = 1
+LOCK_NAME = "kerastune.lock"  # see tuners.lock; not part of a project's content
 
 
 class ProjectError(ValueError):
@@ -30,7 +32,10 @@ def read_manifest(project_dir: Path) -> dict[str, Any] | None:
     try:
         manifest = json.loads(path.read_text())
     except (OSError, ValueError) as error:
-        raise ProjectError(f"cannot read {path}: {error}; the project is damaged") from None
+        raise ProjectError(
+            f"cannot read {path} ({error}): the project is damaged; kerastune leaves it as it is: restore the "
+            "file, or discard the project with --overwrite"
+        ) from None
     if not isinstance(manifest, dict) or "tuner" not in manifest or "hypermodel" not in manifest:
         raise ProjectError(f"{path} is not a kerastune manifest")
     if manifest.get("format", 0) > MANIFEST_FORMAT:
@@ -45,15 +50,40 @@ def write_manifest(project_dir: Path, manifest: dict[str, Any]) -> None:
     path = manifest_path(project_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     manifest = {**manifest, "format": MANIFEST_FORMAT, "updated": now()}
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+    write_atomically(path, json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def write_atomically(path: str | os.PathLike, text: str) -> None:
+    """Replace `path` with `text` in one step: a reader, or a process killed at any moment, sees
+    either the old file or the new one, never half of one."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())  # on disk before it replaces the old file, even if the power fails
     os.replace(tmp, path)
+
+
+def check_writable_location(project_dir: Path) -> None:
+    """Refuse a project folder that cannot be created or written, before anything runs."""
+    existing = Path(project_dir)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ProjectError(f"{existing} is a file, not a folder: give --dir a folder (it is created if missing)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ProjectError(f"cannot write in {existing}: give --dir a folder you may write to")
 
 
 def project_state(project_dir: Path) -> str:
     """'new' (absent or empty), 'kerastune' (has a manifest), 'keras-tuner' (oracle, no manifest), or 'other'."""
     project_dir = Path(project_dir)
-    if not project_dir.exists() or not any(project_dir.iterdir()):
+    if not project_dir.exists():
+        return "new"
+    if not project_dir.is_dir():
+        raise ProjectError(f"{project_dir} is a file, not a folder; choose another --name or --dir")
+    if not [p for p in project_dir.iterdir() if p.name != LOCK_NAME]:
         return "new"
     if manifest_path(project_dir).exists():
         return "kerastune"
@@ -71,6 +101,41 @@ def load_project(project_dir: Path) -> dict[str, Any]:
     if manifest is None:
         raise ProjectError(f"{project_dir} is not a kerastune project (it has no {MANIFEST_NAME})")
     return manifest
+
+
+def check_project_files(project_dir: Path) -> None:
+    """Refuse a project whose keras-tuner state files are damaged (e.g. truncated by a crash of an
+    older version) instead of letting keras-tuner fail on them, or overwrite them."""
+    project_dir = Path(project_dir)
+    for path in sorted([*project_dir.glob("*.json"), *project_dir.glob("trial_*/*.json")]):
+        try:
+            json.loads(path.read_text())
+        except (OSError, ValueError) as error:
+            reason = type(error).__name__ if isinstance(error, ValueError) else error.strerror
+            raise ProjectError(
+                f"{path} is damaged ({reason}): kerastune leaves the project as it is; restore the file, "
+                "or discard the project with --overwrite"
+            ) from None
+
+
+def finished_trials(project_dir: Path) -> list[str]:
+    """Ids of the trials the project's oracle has recorded as finished (completed or failed)."""
+    path = Path(project_dir) / "oracle.json"
+    try:
+        return list(json.loads(path.read_text()).get("end_order", []))
+    except (OSError, ValueError, AttributeError):
+        return []
+
+
+def discard_project(project_dir: Path) -> None:
+    """Delete everything in a project folder but its lock (which the caller holds)."""
+    for path in Path(project_dir).iterdir():
+        if path.name == LOCK_NAME:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def package_versions() -> dict[str, str]:

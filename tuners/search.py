@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import math
 import time
 from collections.abc import Callable
@@ -18,9 +17,14 @@ from tuners import config as config_module
 from tuners.config import ConfigError, SearchConfig
 from tuners.data import MnistData, prepare_images, split_validation
 from tuners.factory import FAILURE_FILE, build_tuner, parse_objective, planned_trials
+from tuners.lock import ProjectLock
 from tuners.noise import quiet_keras_noise
 from tuners.project import (
     ProjectError,
+    check_project_files,
+    check_writable_location,
+    discard_project,
+    finished_trials,
     now,
     package_versions,
     project_state,
@@ -32,7 +36,7 @@ TOP_TRIALS = 5
 
 
 class TrialsFailedError(RuntimeError):
-    """The search stopped because trials kept failing."""
+    """Every trial failed, or as many in a row as the search allows."""
 
 
 @dataclass
@@ -113,9 +117,12 @@ class Search:
         self.space = hypermodels.describe_space(space)
         self.space_order = [row["name"] for row in self.space]
         self.grid_size = hypermodels.grid_size(space)
+        check_writable_location(config.project_dir)
+        self.discarding = _discarding(config)
         self.previous = _previous_manifest(config)
         self.resumed = self.previous is not None
         if self.previous is not None:
+            check_project_files(config.project_dir)
             check_space_unchanged(self.previous, self.space, config.project_dir)
 
         previous_options = self.previous["options"] if self.previous else None
@@ -142,7 +149,9 @@ class Search:
                 "use the same --data, or --overwrite / --name to start another search"
             )
         self._split = (x_fit, y_fit, x_val, y_val)
-        self.trials_before = len(_finished_trial_ids(config.project_dir)) if self.resumed else 0
+        self.trials_before = len(finished_trials(config.project_dir)) if self.resumed else 0
+        self.summary: SearchSummary | None = None  # set when the search ends, however it ends
+        self._lock = ProjectLock(config.project_dir)
 
     @functools.cached_property
     def fit_args(self) -> tuple[np.ndarray, np.ndarray]:
@@ -159,7 +168,7 @@ class Search:
         return prepare_images(x_val, spec.input_shape), encode_labels(y_val, spec)
 
     def build_tuner(self) -> Any:
-        """Seed Keras and build the keras-tuner tuner for the project (resuming or overwriting it)."""
+        """Seed Keras and build the keras-tuner tuner for the project (new, or reloaded to resume)."""
         import keras
 
         self.started = time.monotonic()
@@ -170,15 +179,29 @@ class Search:
             self.options,
             self.config.project_dir,
             max_trials=self.max_trials,
-            overwrite=self.config.overwrite,
         )
 
     def start(self) -> Any:
-        """Build the tuner and write the manifest (what a chief or an in-process search does first)."""
-        tuner = self.build_tuner()
-        self.planned = planned_trials(tuner)
-        self.manifest = self._manifest()
-        write_manifest(self.config.project_dir, self.manifest)
+        """What a chief or an in-process search does first: take the project's lock (one writer per
+        project), discard the old project if --overwrite, write the manifest, build the tuner.
+
+        The manifest is written before keras-tuner writes anything, so that a search killed at any
+        moment leaves a project that the same command resumes.
+        """
+        self._lock.acquire()
+        try:
+            if self.config.overwrite and self.config.project_dir.is_dir():
+                discard_project(self.config.project_dir)
+            self.planned = None
+            self.manifest = self._manifest()
+            write_manifest(self.config.project_dir, self.manifest)
+            tuner = self.build_tuner()
+            self.planned = planned_trials(tuner)
+            self.manifest = self._manifest()
+            write_manifest(self.config.project_dir, self.manifest)
+        except BaseException:
+            self._lock.release()
+            raise
         return tuner
 
     def fit_kwargs(self) -> dict[str, Any]:
@@ -206,30 +229,53 @@ class Search:
         )
 
     def finish(self, oracle: Any) -> SearchSummary:
-        """Summarize the project's trials and record the summary in the manifest."""
-        summary = self._summary(oracle, time.monotonic() - self.started)
-        self.manifest["summary"] = summary.to_dict()
-        self.manifest.setdefault("runs", []).append(
-            {"finished": now(), "wall_time_s": round(summary.wall_time_s, 1),
-             "trials_finished": summary.trials_finished - summary.trials_before}
-        )
-        write_manifest(self.config.project_dir, self.manifest)
+        """Summarize the project's trials, record the summary in the manifest, release the project."""
+        try:
+            summary = self._summary(oracle, time.monotonic() - self.started)
+            self.manifest["summary"] = summary.to_dict()
+            self.manifest.setdefault("runs", []).append(
+                {"finished": now(), "wall_time_s": round(summary.wall_time_s, 1),
+                 "trials_finished": summary.trials_finished - summary.trials_before}
+            )
+            write_manifest(self.config.project_dir, self.manifest)
+            self.summary = summary
+        finally:
+            self._lock.release()
         return summary
+
+    def check_failures(self, oracle: Any) -> None:
+        """Stop the search when the last --max-consecutive-failures trials all failed."""
+        limit = self.config.max_consecutive_failures
+        if limit is not None:
+            error = consecutive_failures(oracle, limit, self.config.project_dir)
+            if error is not None:
+                raise error
+
+    def check_outcome(self, oracle: Any, summary: SearchSummary) -> None:
+        """A search in which every trial failed ends with an error that says why the last one did."""
+        if summary.completed == 0 and summary.failed > 0:
+            last = oracle.trials[oracle.end_order[-1]]
+            raise TrialsFailedError(
+                f"all {plural_trials(summary.failed)} failed; the last one said: "
+                f"{failure_reason(self.config.project_dir, last) or 'nothing (see the workers logs)'}"
+            )
 
     def run(self, on_trial: Callable[[TrialEvent], None] | None = None) -> SearchSummary:
         """Search in this process, writing the manifest before the first trial and after the last."""
         tuner = self.start()
-        if on_trial is not None:
-            tuner.listener = lambda trial, duration: on_trial(
-                self.event(tuner.oracle, trial, len(tuner.oracle.end_order), duration)
-            )
+
+        def listener(trial: Any, duration: float) -> None:
+            if on_trial is not None:
+                on_trial(self.event(tuner.oracle, trial, len(tuner.oracle.end_order), duration))
+            self.check_failures(tuner.oracle)
+
+        tuner.listener = listener
         try:
             with quiet_keras_noise():
                 tuner.search(*self.fit_args, **self.fit_kwargs())
-        except RuntimeError as error:
-            raise failures_error(error, tuner.oracle, self.config.project_dir) from None
         finally:
             summary = self.finish(tuner.oracle)
+        self.check_outcome(tuner.oracle, summary)
         return summary
 
     def _manifest(self) -> dict[str, Any]:
@@ -267,11 +313,8 @@ class Search:
         )
 
 
-def failures_error(error: RuntimeError, oracle: Any, project_dir: Path) -> Exception:
-    """keras-tuner's "too many consecutive failures" as a TrialsFailedError; other errors unchanged."""
-    if "consecutive failures" not in str(error):
-        return error
-    return consecutive_failures(oracle, oracle.max_consecutive_failed_trials, project_dir) or error
+def plural_trials(count: int) -> str:
+    return "1 trial" if count == 1 else f"{count} trials"
 
 
 def consecutive_failures(oracle: Any, limit: int, project_dir: Path) -> TrialsFailedError | None:
@@ -280,18 +323,19 @@ def consecutive_failures(oracle: Any, limit: int, project_dir: Path) -> TrialsFa
     if len(last) < limit or any(str(t.status) != "FAILED" for t in last):
         return None
     return TrialsFailedError(
-        f"the search stopped after {limit} failed trials in a row; the last one said: "
+        f"the search stopped after {plural_trials(limit)} failed in a row (--max-consecutive-failures "
+        f"{limit}); the last one said: "
         f"{failure_reason(project_dir, last[-1]) or 'nothing (see the workers logs)'}"
     )
 
 
 def failure_reason(project_dir: Path, trial: Any) -> str:
-    """Why a trial failed: its message, or what the worker that ran it wrote into its folder."""
+    """Why a trial failed, in one line: its message, or what the worker that ran it wrote into its folder."""
     if trial.message:
         return last_line(trial.message)
     path = Path(project_dir) / f"trial_{trial.trial_id}" / FAILURE_FILE
     try:
-        return path.read_text().strip()
+        return last_line(path.read_text())
     except OSError:
         return ""
 
@@ -334,6 +378,23 @@ def _changed_message(config: SearchConfig, name: str, previous: dict[str, Any], 
     return (
         f"{config.project_dir} was searched with {flag} {previous.get(name)}, not {value}: "
         f"resume with the same value, or use --overwrite / --name to start another search"
+    )
+
+
+def _discarding(config: SearchConfig) -> str | None:
+    """What --overwrite is about to discard, in words; None when there is nothing to discard."""
+    if not config.overwrite or project_state(config.project_dir) in ("new", "other"):
+        return None
+    try:
+        manifest = read_manifest(config.project_dir)
+    except ProjectError:
+        manifest = None
+    finished = plural_trials(len(finished_trials(config.project_dir)))
+    if manifest is None:
+        return f"the keras-tuner project in {config.project_dir} ({finished} finished)"
+    return (
+        f"the {manifest.get('tuner')} search of {manifest.get('hypermodel')!r} in {config.project_dir} "
+        f"({finished} finished)"
     )
 
 
@@ -400,19 +461,13 @@ def encode_labels(y: np.ndarray, spec: Any) -> np.ndarray:
     return y
 
 
-def _finished_trial_ids(project_dir: Path) -> list[str]:
-    ids = []
-    for path in Path(project_dir).glob("trial_*/trial.json"):
-        try:
-            trial = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if trial.get("status") in ("COMPLETED", "FAILED"):
-            ids.append(trial.get("trial_id"))
-    return ids
-
-
 def last_line(text: str | None) -> str:
-    """The last non-empty line of a message or traceback."""
+    """The last non-empty line of a message or traceback, naming an exception by its class alone
+    ("FailedTrialError: ..." rather than "keras_tuner.src.errors.FailedTrialError: ...")."""
     lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
-    return lines[-1] if lines else ""
+    if not lines:
+        return ""
+    name, colon, rest = lines[-1].partition(": ")
+    if colon and "." in name and all(part.isidentifier() for part in name.split(".")):
+        return f"{name.rsplit('.', 1)[1]}: {rest}"
+    return lines[-1]

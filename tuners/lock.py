@@ -1,0 +1,66 @@
+"""One writer per project: an advisory lock on `PROJECT/kerastune.lock` held while a search runs.
+
+The lock is the kernel's (`flock`), not the file's existence: it goes away with the process that
+holds it, however that process ends, so a killed search never leaves a stale lock behind. The file
+itself stays and only says who held the lock last. Workers of a parallel search do not take it:
+their chief holds it for them.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from tuners.project import LOCK_NAME, ProjectError, now
+
+
+class ProjectBusyError(ProjectError):
+    """Another search is running on the project."""
+
+
+class ProjectLock:
+    """The project's lock, taken at once or refused; released by `release()` or by the process ending."""
+
+    def __init__(self, project_dir: Path) -> None:
+        self.path = Path(project_dir) / LOCK_NAME
+        self._fd: int | None = None
+
+    def acquire(self) -> ProjectLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_holder(fd)
+            os.close(fd)
+            raise ProjectBusyError(
+                f"{self.path.parent} is in use by another search ({holder}); wait for it to finish or stop it, "
+                "or use another --name"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": now()}).encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the lock
+            self._fd = None
+
+    def __enter__(self) -> ProjectLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        holder = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        return f"process {holder['pid']} on {holder['host']}, since {holder['since']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "a process that is still starting"
