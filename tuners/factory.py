@@ -72,14 +72,17 @@ class _Reporting:
 def restart_interrupted_trials(oracle: Any) -> None:
     """Make a reloaded oracle rerun, from scratch, the trials a killed search left unfinished.
 
-    keras-tuner already queues the trials that `oracle.json` lists as running for a retry; their
-    earlier partial results are dropped here so the rerun scores them alone. A trial whose own
-    file was written but which `oracle.json` never recorded (the process died between the two
-    writes) is forgotten: the oracle creates it again under the same id.
+    keras-tuner queues the trials that `oracle.json` lists as running for a retry. But its
+    `end_trial` saves `oracle.json` before it takes the ended trial off the running list, so a
+    trial that had finished may be listed as running too: it is kept as it finished, not rerun
+    (which would count it twice). The others are rerun from scratch, their partial results
+    dropped. A trial whose own file was written but which `oracle.json` never recorded (the process
+    died between the two writes) is forgotten: the oracle creates it again under the same id.
     """
-    started = set(oracle.start_order)
+    started, finished = set(oracle.start_order), set(oracle.end_order)
     for trial_id in [t for t in oracle.trials if t not in started]:
         del oracle.trials[trial_id]
+    oracle._retry_queue = [t for t in oracle._retry_queue if t not in finished]
     for trial_id in oracle._retry_queue:
         trial = oracle.trials[trial_id]
         trial.metrics = metrics_tracking.MetricsTracker()

@@ -127,6 +127,13 @@ def finished_trials(project_dir: Path) -> list[str]:
         return []
 
 
+def remove_partial_writes(project_dir: Path) -> None:
+    """Delete the temporary files of writes that a killed process left unfinished (see write_atomically)."""
+    project_dir = Path(project_dir)
+    for path in [*project_dir.glob(".*.tmp"), *project_dir.glob("trial_*/.*.tmp")]:
+        path.unlink(missing_ok=True)
+
+
 def discard_project(project_dir: Path) -> None:
     """Delete everything in a project folder but its lock (which the caller holds)."""
     for path in Path(project_dir).iterdir():

@@ -29,6 +29,7 @@ from tuners.project import (
     package_versions,
     project_state,
     read_manifest,
+    remove_partial_writes,
     write_manifest,
 )
 
@@ -192,6 +193,7 @@ class Search:
         try:
             if self.config.overwrite and self.config.project_dir.is_dir():
                 discard_project(self.config.project_dir)
+            remove_partial_writes(self.config.project_dir)
             self.planned = None
             self.manifest = self._manifest()
             write_manifest(self.config.project_dir, self.manifest)

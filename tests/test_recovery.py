@@ -1,0 +1,264 @@
+"""Nothing lost: real searches killed with SIGKILL at chosen moments, then resumed with the same command.
+
+The hypermodel below is user code (a MODULE:ATTRIBUTE reference), which is what lets a test reach
+inside a real search process: with CRASH_AT set, it kills its own process with SIGKILL at one point
+(in the middle of a trial's training, just before a trial is created, halfway through writing a state
+file, or just after one state file is written and before the next). Without CRASH_AT it is a plain
+small network, so the resumed search runs the very same hypermodel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import app
+
+BUDGET = 4
+
+CRASHING_MODULE = textwrap.dedent(
+    """
+    import os
+    import signal
+
+    import keras
+    import keras_tuner as kt
+
+    CRASH = os.environ.get("CRASH_AT", "")  # e.g. "fit:2", "create:3", "half-written:oracle.json:finished=2"
+    KIND, _, WHERE = CRASH.partition(":")
+    counts = {}
+
+
+    def count(key):
+        counts[key] = counts.get(key, 0) + 1
+        return counts[key]
+
+
+    def die():
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+    class DieInTraining(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 1:
+                die()
+
+
+    class Net(kt.HyperModel):
+        def build(self, hp):
+            model = keras.Sequential([
+                keras.Input((784,)),
+                keras.layers.Dense(hp.Int("units", 8, 64, step=8), activation="relu"),
+                keras.layers.Dense(10, activation="softmax"),
+            ])
+            model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+            return model
+
+        def fit(self, hp, model, *args, **kwargs):
+            if KIND == "fit" and count("fit") == int(WHERE):
+                kwargs["callbacks"] = [*kwargs.get("callbacks", []), DieInTraining()]
+            return model.fit(*args, **kwargs)
+
+
+    if KIND == "create":  # the process dies just before the oracle creates trial number WHERE
+        from keras_tuner.src.engine import oracle
+
+        create_trial = oracle.Oracle.create_trial
+
+        def dying_create_trial(self, tuner_id):
+            if count("create") == int(WHERE):
+                die()
+            return create_trial(self, tuner_id)
+
+        oracle.Oracle.create_trial = dying_create_trial
+
+    if KIND in ("half-written", "written"):  # the process dies while, or just after, it writes a file
+        import json
+
+        NAME, _, CONDITION = WHERE.partition(":")  # e.g. "trial.json:trial_id=1,status=RUNNING"
+        replace = os.replace
+
+        def matches(path):
+            content = json.loads(open(path).read())
+            for part in CONDITION.split(","):
+                key, _, value = part.partition("=")
+                if key == "finished":  # the number of trials the oracle has recorded as finished
+                    found = str(len(content.get("end_order", [])))
+                else:
+                    found = str(content.get(key)) if value else str(key in content)
+                if found != (value or "True"):
+                    return False
+            return True
+
+        def dying_replace(source, target, *args, **kwargs):
+            if os.path.basename(target) == NAME and matches(source):
+                if KIND == "half-written":
+                    os.truncate(source, os.path.getsize(source) // 2)
+                    die()
+                replace(source, target, *args, **kwargs)
+                die()
+            return replace(source, target, *args, **kwargs)
+
+        os.replace = dying_replace
+    """
+)
+
+
+@pytest.fixture
+def crash_project(tmp_path: Path, tiny_npz: Path, monkeypatch: pytest.MonkeyPatch):
+    """The command of a small random search of the crashing hypermodel, run from `tmp_path`."""
+    (tmp_path / "crashing.py").write_text(CRASHING_MODULE)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CRASH_AT", raising=False)
+    args = ["random", "crashing:Net", "--data", str(tiny_npz), "--dir", str(tmp_path / "tuning"),
+            "--name", "p", "--max-trials", str(BUDGET), "--epochs", "1", "--batch-size", "32"]
+    yield args, tmp_path / "tuning" / "p"
+    sys.modules.pop("crashing", None)
+
+
+def run_killed(args: list[str], crash_at: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CRASH_AT": crash_at}
+    result = subprocess.run([sys.executable, "-m", "app", *args, "--workers", "1"], cwd=cwd, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == -signal.SIGKILL, (result.returncode, result.stdout, result.stderr)
+    return result
+
+
+def oracle_state(project: Path) -> dict:
+    return json.loads((project / "oracle.json").read_text())
+
+
+def trial_files(project: Path) -> dict[str, dict]:
+    return {path.parent.name: json.loads(path.read_text()) for path in project.glob("trial_*/trial.json")}
+
+
+def finished_scores(project: Path) -> dict[str, float | None]:
+    """The score of each trial the oracle had recorded as finished."""
+    if not (project / "oracle.json").exists():
+        return {}
+    trials = trial_files(project)
+    return {trial_id: trials[f"trial_{trial_id}"]["score"] for trial_id in oracle_state(project)["end_order"]}
+
+
+def resume_and_check(args: list[str], project: Path, kept: dict[str, float | None]) -> str:
+    """Rerun the same command; every trial finished before the kill keeps its score, and the project ends
+    with exactly BUDGET finished trials, none counted twice, and no half-written file left."""
+    result = CliRunner().invoke(app, [*args, "--workers", "1", "--json", str(project.parent / "summary.json")])
+    assert result.exit_code == 0, result.output
+    assert f"Resuming {project}" in result.stdout
+    summary = json.loads((project.parent / "summary.json").read_text())
+    assert summary["trials_finished"] == BUDGET and summary["completed"] == BUDGET
+    end_order = oracle_state(project)["end_order"]
+    assert len(end_order) == len(set(end_order)) == BUDGET
+    trials = trial_files(project)
+    assert sorted(t["status"] for t in trials.values()) == ["COMPLETED"] * BUDGET
+    for trial_id, score in kept.items():
+        assert trials[f"trial_{trial_id}"]["score"] == score, trial_id
+    assert not list(project.rglob("*.tmp"))
+    return result.stdout
+
+
+CRASH_POINTS = {
+    "in the middle of training trial 2": ("fit:2", 1),
+    "between trials 2 and 3": ("create:3", 2),
+    "halfway through writing oracle.json as trial 2 ends": ("half-written:oracle.json:finished=2", 1),
+    "after trial 2's file is created, before oracle.json records it": (
+        "written:trial.json:trial_id=1,status=RUNNING", 1),
+    "after trial 2's result is written, before oracle.json records it": (
+        "written:trial.json:trial_id=1,status=COMPLETED", 1),
+    # keras-tuner's end_trial writes oracle.json with the trial both finished and still running
+    "just after oracle.json records trial 2 as finished": ("written:oracle.json:finished=2", 2),
+    "while writing the manifest after the last trial": ("half-written:kerastune.json:summary", BUDGET),
+}
+
+
+@pytest.mark.parametrize("point", list(CRASH_POINTS))
+def test_a_search_killed_at_any_point_resumes_with_nothing_lost(point: str, crash_project) -> None:
+    args, project = crash_project
+    crash_at, finished_at_kill = CRASH_POINTS[point]
+    run_killed(args, crash_at, project.parent.parent)
+    kept = finished_scores(project)
+    assert len(kept) == finished_at_kill
+    resume_and_check(args, project, kept)
+
+
+def test_a_search_killed_from_outside_resumes_and_left_no_stale_lock(crash_project) -> None:
+    """A second search on a running project is refused; after kill -9 of the first, the project resumes."""
+    args, project = crash_project
+    process = subprocess.Popen([sys.executable, "-m", "app", *args, "--workers", "1", "--epochs", "1"],
+                               cwd=project.parent.parent, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = ""
+        while not line.startswith("[1/"):
+            line = process.stdout.readline()
+            assert line or process.poll() is None, "the search ended before its first trial"
+        second = CliRunner().invoke(app, [*args, "--workers", "1"])
+        assert second.exit_code == 2, second.output
+        assert f"{project} is in use by another search (process {process.pid} on" in second.stderr
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    kept = finished_scores(project)
+    assert len(kept) >= 1
+    resume_and_check(args, project, kept)
+
+
+def test_ctrl_c_stops_says_what_finished_and_the_project_resumes(crash_project) -> None:
+    args, project = crash_project
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", *args, "--workers", "1"], cwd=project.parent.parent,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal, even under CI
+    )
+    line = ""
+    while not line.startswith("[1/"):
+        line = process.stdout.readline()
+        assert line or process.poll() is None, "the search ended before its first trial"
+    interrupted = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert time.monotonic() - interrupted < 10
+    assert process.returncode == 130, (out, err)
+    assert "Interrupted: " in out and "finished and saved" in out and "Run the same command to resume" in out
+    assert "Traceback" not in err
+    resume_and_check(args, project, finished_scores(project))
+
+
+def test_chief_killed_with_its_workers_resumes(crash_project) -> None:
+    """kill -9 of the chief of a parallel search: its workers stop too, and the project resumes."""
+    args, project = crash_project
+    process = subprocess.Popen([sys.executable, "-m", "app", *args, "--workers", "2"], cwd=project.parent.parent,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = ""
+    while not line.startswith("[1/"):
+        line = process.stdout.readline()
+        assert line or process.poll() is None, "the search ended before its first trial"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 30
+    while _workers_of(project) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _workers_of(project), "local workers outlived their chief"
+    resume_and_check(args, project, finished_scores(project))
+
+
+def _workers_of(project: Path) -> list[int]:
+    """Process ids of running worker processes of this project."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            command = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"--role" in command and str(project.parent).encode() in command and proc.name.isdigit():
+            pids.append(int(proc.name))
+    return pids
