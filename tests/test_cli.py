@@ -117,6 +117,7 @@ class Inputs:
         folder = self.tmp / "tuning" / name
         folder.mkdir(parents=True)
         for file in files:
+            (folder / file).parent.mkdir(parents=True, exist_ok=True)
             (folder / file).write_text("{}")
         return folder
 
@@ -188,6 +189,8 @@ CASES = {
                                                 "newer kerastune"),
     "keras-tuner project": lambda i: (i.folder("random-mlp", "oracle.json") and ["random", "mlp", *i.common],
                                       "keras-tuner project"),
+    "overwrite cut short": lambda i: (i.folder("random-mlp", "trial_0/trial.json") and ["random", "mlp", *i.common],
+                                      "an --overwrite that was cut short"),
     "not a project": lambda i: (i.folder("random-mlp", "notes.txt") and ["random", "mlp", *i.common],
                                 "not a tuning project"),
     "overwrite not a project": lambda i: (i.folder("random-mlp", "a.txt") and ["random", "mlp", "--overwrite",

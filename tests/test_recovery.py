@@ -149,12 +149,13 @@ def finished_scores(project: Path) -> dict[str, float | None]:
     return {trial_id: trials[f"trial_{trial_id}"]["score"] for trial_id in oracle_state(project)["end_order"]}
 
 
-def resume_and_check(args: list[str], project: Path, kept: dict[str, float | None]) -> str:
+def resume_and_check(args: list[str], project: Path, kept: dict[str, float | None], resumes: bool = True) -> str:
     """Rerun the same command; every trial finished before the kill keeps its score, and the project ends
     with exactly BUDGET finished trials, none counted twice, and no half-written file left."""
     result = CliRunner().invoke(app, [*args, "--workers", "1", "--json", str(project.parent / "summary.json")])
     assert result.exit_code == 0, result.output
-    assert f"Resuming {project}" in result.stdout
+    assert f"{'Resuming' if resumes else 'Starting'} {project}" in result.stdout
+    assert result.stdout.count("] trial ") == BUDGET - len(kept)  # only what was left runs
     summary = json.loads((project.parent / "summary.json").read_text())
     assert summary["trials_finished"] == BUDGET and summary["completed"] == BUDGET
     end_order = oracle_state(project)["end_order"]
@@ -168,6 +169,8 @@ def resume_and_check(args: list[str], project: Path, kept: dict[str, float | Non
 
 
 CRASH_POINTS = {
+    # name: (where the process dies, how many trials had finished by then)
+    "halfway through writing the manifest, before anything else": ("half-written:kerastune.json:format=1", 0),
     "in the middle of training trial 2": ("fit:2", 1),
     "between trials 2 and 3": ("create:3", 2),
     "halfway through writing oracle.json as trial 2 ends": ("half-written:oracle.json:finished=2", 1),
@@ -175,8 +178,9 @@ CRASH_POINTS = {
         "written:trial.json:trial_id=1,status=RUNNING", 1),
     "after trial 2's result is written, before oracle.json records it": (
         "written:trial.json:trial_id=1,status=COMPLETED", 1),
-    # keras-tuner's end_trial writes oracle.json with the trial both finished and still running
-    "just after oracle.json records trial 2 as finished": ("written:oracle.json:finished=2", 2),
+    # keras-tuner's end_trial writes oracle.json with the trial both finished and still running, and
+    # keras-tuner alone would start afresh here: it has not written its tuner0.json yet
+    "just after oracle.json records trial 1 as finished": ("written:oracle.json:finished=1", 1),
     "while writing the manifest after the last trial": ("half-written:kerastune.json:summary", BUDGET),
 }
 
@@ -188,7 +192,7 @@ def test_a_search_killed_at_any_point_resumes_with_nothing_lost(point: str, cras
     run_killed(args, crash_at, project.parent.parent)
     kept = finished_scores(project)
     assert len(kept) == finished_at_kill
-    resume_and_check(args, project, kept)
+    resume_and_check(args, project, kept, resumes=(project / "kerastune.json").exists())
 
 
 def test_a_search_killed_from_outside_resumes_and_left_no_stale_lock(crash_project) -> None:

@@ -167,6 +167,9 @@ def build_tuner(
         specific = {"max_trials": max_trials}
     try:
         instance = _quietly(TUNER_CLASSES[tuner], **common, **specific)
+        if _oracle_not_reloaded(instance):
+            instance.oracle.reload()
+            restart_interrupted_trials(instance.oracle)
     except (RuntimeError, KeyError, ValueError, TypeError) as error:
         if not (Path(project_dir) / "oracle.json").exists():
             raise
@@ -178,6 +181,17 @@ def build_tuner(
     instance.oracle.max_consecutive_failed_trials = math.inf
     instance.listener = listener
     return instance
+
+
+def _oracle_not_reloaded(tuner: Any) -> bool:
+    """Whether keras-tuner started afresh over an oracle that has state to resume.
+
+    keras-tuner reloads a project only if it finds the tuner's own file (`tuner0.json`), which a
+    chief writes only when its search ends: a chief killed before that would have its finished
+    trials silently overwritten. kerastune goes by the oracle's file instead.
+    """
+    oracle_file = Path(tuner.project_dir) / "oracle.json"
+    return not tuner._is_worker() and oracle_file.exists() and not Path(tuner._get_tuner_fname()).exists()
 
 
 def _quietly(cls: type, **kwargs: Any) -> Any:

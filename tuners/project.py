@@ -77,19 +77,25 @@ def check_writable_location(project_dir: Path) -> None:
 
 
 def project_state(project_dir: Path) -> str:
-    """'new' (absent or empty), 'kerastune' (has a manifest), 'keras-tuner' (oracle, no manifest), or 'other'."""
+    """'new' (absent or empty), 'kerastune' (has a manifest), 'keras-tuner' (keras-tuner's files, no
+    manifest), or 'other'. The lock and temporary files of unfinished writes do not count."""
     project_dir = Path(project_dir)
     if not project_dir.exists():
         return "new"
     if not project_dir.is_dir():
         raise ProjectError(f"{project_dir} is a file, not a folder; choose another --name or --dir")
-    if not [p for p in project_dir.iterdir() if p.name != LOCK_NAME]:
+    names = [p.name for p in project_dir.iterdir() if p.name != LOCK_NAME and not _is_partial_write(p)]
+    if not names:
         return "new"
-    if manifest_path(project_dir).exists():
+    if MANIFEST_NAME in names:
         return "kerastune"
-    if (project_dir / "oracle.json").exists():
+    if any(name == "oracle.json" or name.startswith("trial_") for name in names):
         return "keras-tuner"
     return "other"
+
+
+def _is_partial_write(path: Path) -> bool:
+    return path.name.startswith(".") and path.name.endswith(".tmp")
 
 
 def load_project(project_dir: Path) -> dict[str, Any]:
@@ -135,8 +141,14 @@ def remove_partial_writes(project_dir: Path) -> None:
 
 
 def discard_project(project_dir: Path) -> None:
-    """Delete everything in a project folder but its lock (which the caller holds)."""
-    for path in Path(project_dir).iterdir():
+    """Delete everything in a project folder but its lock (which the caller holds).
+
+    The manifest goes first: if this is cut short, what is left is keras-tuner files without a
+    manifest, which a search refuses to resume and `--overwrite` discards.
+    """
+    project_dir = Path(project_dir)
+    manifest_path(project_dir).unlink(missing_ok=True)
+    for path in project_dir.iterdir():
         if path.name == LOCK_NAME:
             continue
         if path.is_dir() and not path.is_symlink():

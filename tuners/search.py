@@ -412,8 +412,8 @@ def _previous_manifest(config: SearchConfig) -> dict[str, Any] | None:
         return None
     if state == "keras-tuner":
         raise ProjectError(
-            f"{config.project_dir} holds a keras-tuner project that kerastune did not make; "
-            "use --overwrite to replace it, or another --name"
+            f"{config.project_dir} holds keras-tuner files but no kerastune manifest (a keras-tuner project, "
+            "or an --overwrite that was cut short); use --overwrite to replace it, or another --name"
         )
     manifest = read_manifest(config.project_dir) or {}
     for key, value in (("tuner", config.tuner), ("hypermodel", config.hypermodel)):
