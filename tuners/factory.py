@@ -17,6 +17,7 @@ from keras_tuner.src.engine import metrics_tracking
 from tuners.config import ConfigError
 from tuners.keras_tuner_fixes import atomic_state_files, quiet_failed_trials
 from tuners.project import ProjectError, write_atomically
+from tuners.tf_memory import forget_custom_gradients
 
 TrialListener = Callable[[Any, float], None]
 
@@ -40,8 +41,9 @@ class FailOnNonFiniteLoss(keras.callbacks.Callback):
 
 class _Reporting:
     """Mixin for keras-tuner tuners: tells a listener about every finished trial and its duration,
-    records why a trial failed next to its files, fails trials whose loss is not finite, and
-    repairs what a killed search left behind when it reloads a project."""
+    records why a trial failed next to its files, fails trials whose loss is not finite, frees
+    what TensorFlow would keep of each trial, and repairs what a killed search left behind when
+    it reloads a project."""
 
     listener: TrialListener | None = None
     _trial_started = 0.0
@@ -52,7 +54,8 @@ class _Reporting:
 
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
         kwargs["callbacks"] = [*kwargs.get("callbacks", []), FailOnNonFiniteLoss()]
-        return super().run_trial(trial, *args, **kwargs)
+        with forget_custom_gradients():  # or memory grows with every trial (see tuners.tf_memory)
+            return super().run_trial(trial, *args, **kwargs)
 
     def reload(self) -> None:
         super().reload()
