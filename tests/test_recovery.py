@@ -151,17 +151,18 @@ def finished_scores(project: Path) -> dict[str, float | None]:
 
 def resume_and_check(args: list[str], project: Path, kept: dict[str, float | None], resumes: bool = True) -> str:
     """Rerun the same command; every trial finished before the kill keeps its score, and the project ends
-    with exactly BUDGET finished trials, none counted twice, and no half-written file left."""
+    with exactly its budget of finished trials, none counted twice, and no half-written file left."""
     result = CliRunner().invoke(app, [*args, "--workers", "1", "--json", str(project.parent / "summary.json")])
     assert result.exit_code == 0, result.output
     assert f"{'Resuming' if resumes else 'Starting'} {project}" in result.stdout
-    assert result.stdout.count("] trial ") == BUDGET - len(kept)  # only what was left runs
     summary = json.loads((project.parent / "summary.json").read_text())
-    assert summary["trials_finished"] == BUDGET and summary["completed"] == BUDGET
+    budget = summary["planned"]  # --max-trials, or what Hyperband plans
+    assert result.stdout.count("] trial ") == budget - len(kept)  # only what was left runs
+    assert summary["trials_finished"] == budget and summary["completed"] == budget
     end_order = oracle_state(project)["end_order"]
-    assert len(end_order) == len(set(end_order)) == BUDGET
+    assert len(end_order) == len(set(end_order)) == budget
     trials = trial_files(project)
-    assert sorted(t["status"] for t in trials.values()) == ["COMPLETED"] * BUDGET
+    assert sorted(t["status"] for t in trials.values()) == ["COMPLETED"] * budget
     for trial_id, score in kept.items():
         assert trials[f"trial_{trial_id}"]["score"] == score, trial_id
     assert not list(project.rglob("*.tmp"))
@@ -193,6 +194,18 @@ def test_a_search_killed_at_any_point_resumes_with_nothing_lost(point: str, cras
     kept = finished_scores(project)
     assert len(kept) == finished_at_kill
     resume_and_check(args, project, kept, resumes=(project / "kerastune.json").exists())
+
+
+def test_a_hyperband_search_killed_in_a_trial_resumes(crash_project) -> None:
+    """Hyperband's trials continue earlier trials' models; a killed one still reruns once."""
+    args, project = crash_project
+    args = ["hyperband", *args[1:]]
+    args[args.index("--max-trials"):args.index("--max-trials") + 2] = ["--max-epochs", "2", "--factor", "2"]
+    args[args.index("--epochs"):args.index("--epochs") + 2] = []
+    run_killed(args, "fit:3", project.parent.parent)
+    kept = finished_scores(project)
+    assert len(kept) == 2
+    resume_and_check(args, project, kept)
 
 
 def test_a_search_killed_from_outside_resumes_and_left_no_stale_lock(crash_project) -> None:
