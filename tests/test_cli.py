@@ -235,3 +235,17 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(case: str, tmp_path: P
 
 def test_the_bad_input_table_is_large() -> None:
     assert len(CASES) >= 30
+
+
+def test_a_dir_that_cannot_be_written_is_refused(tmp_path: Path, tiny_npz: Path, monkeypatch) -> None:
+    """As root every folder is writable, so the permission check is made to see a read-only one."""
+    import os
+
+    readonly = tmp_path / "readonly"
+    readonly.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: False if Path(path) == readonly else real_access(path, mode))
+    result = run("random", "mlp", "--data", tiny_npz, "--dir", readonly / "tuning")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == f"kerastune: error: cannot write in {readonly}: give --dir a folder you may write to"
+    assert list(readonly.iterdir()) == []
