@@ -81,7 +81,7 @@ def announcement(search: Any, mode: Any) -> str:
 def interrupted(summary: Any) -> str:
     """What a search stopped with Ctrl-C leaves: the finished trials, and how to go on."""
     if summary is None:
-        return "Interrupted before the search started; nothing was changed."
+        return "Interrupted before the first trial started; run the same command to start again."
     best = summary.best_trials[0] if summary.best_trials else None
     best_text = f"; best {summary.objective} {format_score(best.score)} (trial {best.trial_id})" if best else ""
     return (

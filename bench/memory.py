@@ -43,7 +43,7 @@ def children(pid: int) -> list[int]:
 
 def role(pid: int, chief: int) -> str:
     if pid == chief:
-        return "kerastune (chief)"
+        return "kerastune (chief)" if children(pid) else "kerastune (in-process search)"
     try:
         command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
