@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +22,8 @@ from app.runtime import import_tensorflow_quietly
 # TensorFlow's and gRPC's C++ log chatter is noise for a command-line user.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 app = typer.Typer(
     cls=KerastuneGroup,
@@ -35,6 +38,13 @@ app = typer.Typer(
 class Format(str, enum.Enum):
     table = "table"
     json = "json"
+
+
+class ReportFormat(str, enum.Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    markdown = "markdown"
 
 
 class Role(str, enum.Enum):
@@ -131,6 +141,14 @@ MaxFailuresOpt = Annotated[
         "trial is recorded with its reason and the search goes on, and only a search in which every "
         "trial fails ends with an error).",
         show_default=False,
+    ),
+]
+NoTensorBoardOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-tensorboard",
+        help="Do not write TensorBoard logs (by default each trial's metrics and hyperparameters go to "
+        "PROJECT/logs for TensorBoard's HParams dashboard: see `kerastune dashboard`).",
     ),
 ]
 JsonOpt = Annotated[
@@ -249,6 +267,7 @@ def random(
     seed: SeedOpt = None,
     overwrite: OverwriteOpt = False,
     max_consecutive_failures: MaxFailuresOpt = None,
+    no_tensorboard: NoTensorBoardOpt = False,
     json_file: JsonOpt = None,
     workers: WorkersOpt = None,
     oracle: OracleOpt = None,
@@ -277,6 +296,7 @@ def hyperband(
     seed: SeedOpt = None,
     overwrite: OverwriteOpt = False,
     max_consecutive_failures: MaxFailuresOpt = None,
+    no_tensorboard: NoTensorBoardOpt = False,
     json_file: JsonOpt = None,
     workers: WorkersOpt = None,
     oracle: OracleOpt = None,
@@ -308,6 +328,7 @@ def bayesian(
     seed: SeedOpt = None,
     overwrite: OverwriteOpt = False,
     max_consecutive_failures: MaxFailuresOpt = None,
+    no_tensorboard: NoTensorBoardOpt = False,
     json_file: JsonOpt = None,
     workers: WorkersOpt = None,
     oracle: OracleOpt = None,
@@ -336,6 +357,7 @@ def grid(
     seed: SeedOpt = None,
     overwrite: OverwriteOpt = False,
     max_consecutive_failures: MaxFailuresOpt = None,
+    no_tensorboard: NoTensorBoardOpt = False,
     json_file: JsonOpt = None,
     workers: WorkersOpt = None,
     oracle: OracleOpt = None,
@@ -377,6 +399,58 @@ def evaluate(
         output.say(f"Wrote {json_file}")
 
 
+ProjectArg = Annotated[
+    Path, typer.Argument(metavar="PROJECT_DIR", help="A project folder a search wrote, e.g. tuning/random-mlp.")
+]
+
+
+@app.command()
+def report(
+    project_dir: ProjectArg,
+    output_format: Annotated[
+        ReportFormat, typer.Option("--format", help="A table, or CSV, JSON or Markdown to save or paste.")
+    ] = ReportFormat.table,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Also draw the best score so far over trials and the score against each "
+                     "hyperparameter into this image file (.png, .svg or .pdf).", show_default=False),
+    ] = None,
+) -> None:
+    """List every trial of a project, best first: status, score, best epoch, duration, hyperparameters.
+
+    Works while the search runs, too. Example: kerastune report tuning/random-mlp --plot trials.png
+    """
+    output.check_writable(plot, "--plot")
+    if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
+        raise typer.BadParameter(f"{plot}: name a .png, .svg or .pdf file", param_hint="--plot")
+    from tuners.report import load_report
+
+    trials = load_report(project_dir)
+    output.print_report(trials, output_format.value)
+    if plot is not None:
+        from app.plots import plot_report
+
+        plot_report(trials, plot)
+        typer.echo(f"Wrote {plot}", err=output_format is not ReportFormat.table)  # keep CSV/JSON output clean
+
+
+@app.command()
+def dashboard(
+    project_dir: ProjectArg,
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1; 0 picks a free one.")] = 6006,
+) -> None:
+    """Start TensorBoard on a project's logs: the HParams tab compares the trials' hyperparameters and metrics.
+
+    Stop it with Ctrl-C. Example: kerastune dashboard tuning/random-mlp --port 6006
+    """
+    from app.tensorboard import start_dashboard
+
+    url = start_dashboard(project_dir, port)
+    output.say(f"TensorBoard for {project_dir}: {url}#hparams (Ctrl-C to stop)")
+    while True:
+        time.sleep(3600)
+
+
 def _search(
     tuner: str,
     data: Path | None,
@@ -392,7 +466,8 @@ def _search(
     from tuners.runmode import run_mode
 
     output.check_writable(json_file)
-    config = SearchConfig(tuner=tuner, **options)  # option errors first, before anything slow
+    tensorboard = not options.pop("no_tensorboard")
+    config = SearchConfig(tuner=tuner, tensorboard=tensorboard, **options)  # option errors first, before anything slow
     mode = run_mode(workers, oracle, role.value if role else None, worker_id, config.overwrite)
     import_tensorflow_quietly()
     import hypermodels
@@ -422,7 +497,7 @@ def _search(
         command = [sys.executable, "-m", "app", tuner, config.hypermodel, "--dir", str(config.directory),
                    "--name", str(config.project_name), "--role", "worker", "--oracle", f"{host}:{port}",
                    "--worker-id", name]
-        return command + (["--data", str(data)] if data else [])
+        return command + (["--data", str(data)] if data else []) + ([] if config.tensorboard else ["--no-tensorboard"])
 
     try:
         if mode.kind == "worker":

@@ -161,6 +161,62 @@ def print_evaluation(evaluation: Any) -> None:
     console().print(table)
 
 
+def report_rows(report: Any) -> tuple[list[str], list[list[str]]]:
+    """The report as a header and rows of text, one column per hyperparameter."""
+    names = [h.name for h in report.hyperparameters]
+    header = ["rank", "trial", "status", report.objective, "best epoch", "duration (s)", *names, "reason"]
+    rows = []
+    for rank, row in enumerate(report.trials, start=1):
+        rows.append([
+            str(rank) if row.status == "completed" else "-",
+            row.trial_id,
+            row.status,
+            "" if row.score is None else f"{row.score:.6g}",
+            "" if row.best_epoch is None else str(row.best_epoch),
+            "" if row.duration_s is None else f"{row.duration_s:.1f}",
+            *("" if name not in row.hyperparameters else format_value(row.hyperparameters[name]) for name in names),
+            row.message,
+        ])
+    return header, rows
+
+
+def print_report(report: Any, output_format: str) -> None:
+    """All trials of a project as a table, CSV, JSON or Markdown."""
+    if output_format == "json":
+        say(json.dumps(report.to_dict(), indent=2, default=str))
+        return
+    header, rows = report_rows(report)
+    if output_format == "csv":
+        import csv
+        import io
+
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        typer.echo(text.getvalue(), nl=False)
+        return
+    if output_format == "markdown":
+        say("| " + " | ".join(header) + " |")
+        say("|" + " --- |" * len(header))
+        for row in rows:
+            say("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+        return
+    counts = {status: sum(1 for r in report.trials if r.status == status)
+              for status in ("completed", "failed", "running", "interrupted")}
+    state = "a search is running on it now" if report.running else "no search is running on it"
+    say(f"{report.project_dir}: {report.tuner} search of {report.hypermodel!r}, {plural(len(report.trials), 'trial')} "
+        f"({', '.join(f'{n} {s}' for s, n in counts.items() if n)}); {state}.")
+    direction = "higher" if report.direction == "max" else "lower"
+    table = Table(title=f"Trials by {report.objective} ({direction} is better)", title_justify="left")
+    reasons = any(row.message for row in report.trials)
+    for column in header[:6] + ["hyperparameters"] + (["reason"] if reasons else []):
+        table.add_column(column, overflow="fold")
+    for row, trial in zip(rows, report.trials, strict=True):
+        table.add_row(*row[:6], format_hyperparameters(trial.hyperparameters), *([trial.message] if reasons else []))
+    console().print(table)
+
+
 def print_models(entries: list[Any], broken: dict[str, str]) -> None:
     table = Table(title="Registered hypermodels", title_justify="left")
     for column in ("name", "description", "source"):

@@ -37,7 +37,7 @@ def test_help_does_not_import_tensorflow(args: list[str]) -> None:
 
 
 def test_every_command_help_has_an_example() -> None:
-    for command in ("models", "space", "random", "hyperband", "bayesian", "grid", "evaluate"):
+    for command in ("models", "space", "random", "hyperband", "bayesian", "grid", "evaluate", "report", "dashboard"):
         result = run(command, "--help")
         assert result.exit_code == 0
         assert "Example: kerastune " + command in result.stdout
@@ -105,6 +105,11 @@ class Inputs:
         shutil.copytree(self.finished, project)
         if damage:
             (project / damage).write_text(content or (project / damage).read_text()[:40])
+        return project
+
+    def project_without_logs(self) -> Path:
+        project = self.project()
+        shutil.rmtree(project / "logs")
         return project
 
     def newer_manifest(self) -> Path:
@@ -203,6 +208,15 @@ CASES = {
     "evaluate damaged manifest": lambda i: (["evaluate", i.project("kerastune.json")], "cannot read"),
     "evaluate damaged trial": lambda i: (["evaluate", i.project("trial_0/trial.json")], "is damaged"),
     "evaluate newer manifest": lambda i: (["evaluate", i.newer_manifest()], "newer kerastune"),
+    "report missing": lambda i: (["report", i.tmp / "nowhere"], "no project"),
+    "report damaged trial": lambda i: (["report", i.project("trial_0/trial.json")], "is damaged"),
+    "report bad format": lambda i: (["report", i.project(), "--format", "xml"], "'--format'"),
+    "report plot suffix": lambda i: (["report", i.project(), "--plot", i.tmp / "trials.txt"], ".png, .svg or .pdf"),
+    "report plot folder missing": lambda i: (["report", i.project(), "--plot", i.tmp / "no" / "t.png"],
+                                             "does not exist"),
+    "dashboard missing": lambda i: (["dashboard", i.tmp / "nowhere"], "no project"),
+    "dashboard without logs": lambda i: (["dashboard", i.project_without_logs()], "--no-tensorboard"),
+    "dashboard bad port": lambda i: (["dashboard", i.project(), "--port", "70000"], "--port must be between"),
     "evaluate missing data": lambda i: (["evaluate", i.project(), "--data", i.tmp / "nope.npz"], "no such file"),
 }
 
@@ -247,5 +261,6 @@ def test_a_dir_that_cannot_be_written_is_refused(tmp_path: Path, tiny_npz: Path,
     monkeypatch.setattr(os, "access", lambda path, mode: False if Path(path) == readonly else real_access(path, mode))
     result = run("random", "mlp", "--data", tiny_npz, "--dir", readonly / "tuning")
     assert result.exit_code == 2, result.output
-    assert result.stderr.strip() == f"kerastune: error: cannot write in {readonly}: give --dir a folder you may write to"
+    expected = f"kerastune: error: cannot write in {readonly}: give --dir a folder you may write to"
+    assert result.stderr.strip() == expected
     assert list(readonly.iterdir()) == []

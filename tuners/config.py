@@ -53,6 +53,7 @@ class SearchConfig:
     seed: int | None = None
     overwrite: bool = False
     max_consecutive_failures: int | None = None  # None: only a search where every trial fails is an error
+    tensorboard: bool = True  # write TensorBoard logs (with HParams data) under PROJECT/logs
     # Hyperband
     max_epochs: int | None = None
     factor: int | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +17,7 @@ from keras_tuner.src.engine import metrics_tracking
 
 from tuners.config import ConfigError
 from tuners.keras_tuner_fixes import atomic_state_files, quiet_failed_trials
-from tuners.project import ProjectError, write_atomically
+from tuners.project import LOGS_NAME, ProjectError, write_atomically
 from tuners.tf_memory import forget_custom_gradients
 
 TrialListener = Callable[[Any, float], None]
@@ -90,6 +91,7 @@ def restart_interrupted_trials(oracle: Any) -> None:
         trial = oracle.trials[trial_id]
         trial.metrics = metrics_tracking.MetricsTracker()
         trial.score, trial.best_step, trial.message = None, 0, None
+        shutil.rmtree(Path(oracle._project_dir) / LOGS_NAME / str(trial_id), ignore_errors=True)  # its partial logs
 
 
 class RandomSearch(_Reporting, kt.RandomSearch):

@@ -292,12 +292,13 @@ class TrialWatcher:
             if trial_id in self.reported:
                 continue
             self.reported.add(trial_id)
+            duration = now - self.started.get(trial_id, now)
+            worker = self.worker_of.get(trial_id)
+            event = self.search.event(self.oracle, self.oracle.trials[trial_id], number, duration, worker)
+            if event.trial.status != "COMPLETED" and not event.trial.message:
+                event.trial.message = failure_reason(self.search.config.project_dir, self.oracle.trials[trial_id])
+            self.search.record(event)
             if self.on_trial is not None:
-                duration = now - self.started.get(trial_id, now)
-                worker = self.worker_of.get(trial_id)
-                event = self.search.event(self.oracle, self.oracle.trials[trial_id], number, duration, worker)
-                if event.trial.status != "COMPLETED" and not event.trial.message:
-                    event.trial.message = failure_reason(self.search.config.project_dir, self.oracle.trials[trial_id])
                 self.on_trial(event)
 
 

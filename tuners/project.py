@@ -14,6 +14,7 @@ from typing import Any
 MANIFEST_NAME = "kerastune.json"
 MANIFEST_FORMAT = 1
 LOCK_NAME = "kerastune.lock"  # see tuners.lock; not part of a project's content
+LOGS_NAME = "logs"  # TensorBoard logs: logs/TRIAL_ID/executionN/{train,validation}
 
 
 class ProjectError(ValueError):

@@ -20,6 +20,7 @@ from tuners.factory import FAILURE_FILE, build_tuner, parse_objective, planned_t
 from tuners.lock import ProjectLock
 from tuners.noise import quiet_keras_noise
 from tuners.project import (
+    LOGS_NAME,
     ProjectError,
     check_project_files,
     check_writable_location,
@@ -215,6 +216,8 @@ class Search:
         }
         if self.options["epochs"] is not None:
             kwargs["epochs"] = self.options["epochs"]
+        if self.config.tensorboard:
+            kwargs["callbacks"] = [tensorboard_callback(self.config.project_dir / LOGS_NAME)]
         return kwargs
 
     def event(self, oracle: Any, trial: Any, number: int, duration: float, worker: str | None = None) -> TrialEvent:
@@ -229,6 +232,14 @@ class Search:
             elapsed_s=time.monotonic() - self.started,
             worker=worker,
         )
+
+    def record(self, event: TrialEvent) -> None:
+        """Keep a finished trial's duration and worker in the manifest (keras-tuner does not record them)."""
+        self.manifest.setdefault("trials", {})[event.trial.trial_id] = {
+            "duration_s": round(event.duration_s, 2),
+            "worker": event.worker,
+        }
+        write_manifest(self.config.project_dir, self.manifest)
 
     def finish(self, oracle: Any) -> SearchSummary:
         """Summarize the project's trials, record the summary in the manifest, release the project."""
@@ -267,8 +278,10 @@ class Search:
         tuner = self.start()
 
         def listener(trial: Any, duration: float) -> None:
+            event = self.event(tuner.oracle, trial, len(tuner.oracle.end_order), duration)
+            self.record(event)
             if on_trial is not None:
-                on_trial(self.event(tuner.oracle, trial, len(tuner.oracle.end_order), duration))
+                on_trial(event)
             self.check_failures(tuner.oracle)
 
         tuner.listener = listener
@@ -313,6 +326,14 @@ class Search:
             wall_time_s=wall_time,
             best_trials=[TrialResult.from_trial(t, self.space_order) for t in best],
         )
+
+
+def tensorboard_callback(log_dir: Path) -> Any:
+    """Keras's TensorBoard callback; keras-tuner gives each trial its own folder under `log_dir` and
+    adds the HParams plugin's data (the trial's hyperparameters) to it."""
+    import keras
+
+    return keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False)
 
 
 def plural_trials(count: int) -> str:

@@ -1,0 +1,136 @@
+"""Seeing results: TensorBoard logs with HParams data, `kerastune dashboard`, `kerastune report`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+import textwrap
+import urllib.request
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import app
+
+runner = CliRunner()
+
+# A grid of eight trials: four complete, four fail (their loss is NaN)
+_SPACE = textwrap.dedent(
+    """
+    import keras
+
+    def build(hp):
+        units = hp.Int("units", 16, 32, step=16)
+        learning_rate = hp.Float("learning_rate", 1e-3, 1e-2, step=10, sampling="log")
+        scale = float("inf") if hp.Boolean("broken") else 1.0
+        model = keras.Sequential([keras.Input((784,)), keras.layers.Rescaling(scale),
+                                  keras.layers.Dense(units), keras.layers.Dense(10)])
+        model.compile(keras.optimizers.Adam(learning_rate),
+                      keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+        return model
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def project(tiny_npz: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("views")
+    (folder / "views_space.py").write_text(_SPACE)
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "grid", "views_space:build", "--data", str(tiny_npz), "--epochs", "2",
+         "--name", "grid", "--workers", "1"], cwd=folder, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return folder / "tuning" / "grid"
+
+
+def trial_values(project: Path) -> dict[str, dict]:
+    trials = [json.loads(p.read_text()) for p in project.glob("trial_*/trial.json")]
+    return {t["trial_id"]: t for t in trials}
+
+
+def test_tensorboard_logs_hold_one_hparams_session_per_trial(project: Path) -> None:
+    from tensorboard.backend.event_processing import event_accumulator
+    from tensorboard.plugins.hparams import metadata
+
+    trials = trial_values(project)
+    assert len(trials) == 8
+    for trial_id, trial in trials.items():
+        run = project / "logs" / trial_id / "execution0"
+        sessions = event_accumulator.EventAccumulator(str(run))
+        sessions.Reload()
+        content = sessions.PluginTagToContent(metadata.PLUGIN_NAME)
+        start = metadata.parse_session_start_info_plugin_data(content["_hparams_/session_start_info"])
+        logged = {name: value.number_value if value.HasField("number_value") else value.bool_value
+                  for name, value in start.hparams.items()}
+        assert logged == pytest.approx(trial["hyperparameters"]["values"]), trial_id
+        validation = event_accumulator.EventAccumulator(str(run / "validation"))
+        validation.Reload()
+        if trial["status"] == "COMPLETED":
+            accuracy = [event.step for event in validation.Tensors("epoch_accuracy")]
+            assert accuracy == [0, 1]  # the final metrics of both epochs
+
+
+def test_no_tensorboard_writes_no_logs(tiny_npz: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["random", "tutorial-micro", "--data", str(tiny_npz), "--dir", str(tmp_path),
+                                 "--max-trials", "1", "--epochs", "1", "--workers", "1", "--no-tensorboard"])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "random-tutorial-micro" / "logs").exists()
+
+
+def test_report_lists_every_trial_best_first_in_each_format(project: Path, tmp_path: Path) -> None:
+    trials = trial_values(project)
+    completed = sorted((t for t in trials.values() if t["status"] == "COMPLETED"), key=lambda t: -t["score"])
+
+    table = runner.invoke(app, ["report", str(project)])
+    assert table.exit_code == 0, table.output
+    assert "8 trials (4 completed, 4 failed); no search is running on it" in table.stdout
+    assert "loss became nan" in table.stdout
+
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(app, ["report", str(project), "--format", "csv"]).stdout)))
+    assert [row["trial"] for row in rows[:4]] == [t["trial_id"] for t in completed]
+    assert [row["status"] for row in rows] == ["completed"] * 4 + ["failed"] * 4
+    assert [row["rank"] for row in rows] == ["1", "2", "3", "4", "-", "-", "-", "-"]
+    assert float(rows[0]["val_accuracy"]) == pytest.approx(completed[0]["score"], abs=1e-6)
+    assert rows[0]["best epoch"] == str(completed[0]["best_step"] + 1)
+    assert all(float(row["duration (s)"]) > 0 for row in rows)
+    assert {"units", "learning_rate", "broken"} <= set(rows[0])
+
+    listed = json.loads(runner.invoke(app, ["report", str(project), "--format", "json"]).stdout)
+    assert [t["trial_id"] for t in listed["trials"][:4]] == [t["trial_id"] for t in completed]
+    assert {h["name"]: h["log"] for h in listed["hyperparameters"]} == {
+        "units": False, "learning_rate": True, "broken": False}
+
+    markdown = runner.invoke(app, ["report", str(project), "--format", "markdown"]).stdout.splitlines()
+    assert markdown[0].startswith("| rank | trial | status | val_accuracy |") and len(markdown) == 10
+
+    plot = tmp_path / "trials.png"
+    result = runner.invoke(app, ["report", str(project), "--format", "csv", "--plot", str(plot)])
+    assert result.exit_code == 0, result.output
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 20_000
+    assert "Wrote" not in result.stdout  # CSV on stdout stays clean
+
+
+def test_dashboard_serves_the_projects_hparams(project: Path) -> None:
+    process = subprocess.Popen([sys.executable, "-m", "app", "dashboard", str(project), "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        assert "#hparams (Ctrl-C to stop)" in line, (line, process.stderr.read() if process.poll() else "")
+        url = line.split(": ", 1)[1].split("#")[0]
+        assert url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(url + "data/plugins_listing", timeout=30) as response:
+            assert json.load(response)["hparams"]["enabled"]
+        request = urllib.request.Request(url + "data/plugin/hparams/experiment", method="POST",
+                                         data=json.dumps({"experimentName": ""}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            experiment = json.load(response)
+        assert {info["name"] for info in experiment["hparamInfos"]} == {"units", "learning_rate", "broken"}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

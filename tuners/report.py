@@ -1,0 +1,156 @@
+"""Every trial of a project, read from its files (no TensorFlow): for `kerastune report`."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tuners.project import LOCK_NAME, check_project_files, load_project
+
+STATUS_ORDER = {"completed": 0, "running": 1, "interrupted": 2, "failed": 3}
+
+
+@dataclass
+class TrialRow:
+    """One trial as the report shows it."""
+
+    trial_id: str
+    status: str  # completed, running, interrupted (will run again on resume) or failed
+    score: float | None
+    best_epoch: int | None
+    duration_s: float | None
+    hyperparameters: dict[str, Any]
+    message: str = ""
+
+
+@dataclass
+class Hyperparameter:
+    name: str
+    kind: str  # Int, Float, Choice, Boolean, Fixed
+    log: bool  # sampled on a log scale
+
+
+@dataclass
+class Report:
+    project_dir: str
+    tuner: str
+    hypermodel: str
+    objective: str
+    direction: str  # "max" or "min"
+    running: bool  # a search holds the project's lock now
+    trials: list[TrialRow] = field(default_factory=list)  # best first
+    end_order: list[str] = field(default_factory=list)  # ids in the order the trials finished
+    hyperparameters: list[Hyperparameter] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def best_so_far(self) -> list[float | None]:
+        """The best score after each finished trial, in the order they finished."""
+        scores = {row.trial_id: row.score for row in self.trials}
+        best: float | None = None
+        curve = []
+        for trial_id in self.end_order:
+            score = scores.get(trial_id)
+            if score is not None and (best is None or (score > best if self.direction == "max" else score < best)):
+                best = score
+            curve.append(best)
+        return curve
+
+
+def load_report(project_dir: Path) -> Report:
+    """All trials of a project, sorted: completed by score (best first), then running, interrupted, failed."""
+    project_dir = Path(project_dir)
+    manifest = load_project(project_dir)
+    check_project_files(project_dir)
+    objective = manifest.get("options", {}).get("objective", "val_accuracy")
+    name, _, direction = objective.partition(":")
+    oracle = _read_json(project_dir / "oracle.json") or {}
+    durations = manifest.get("trials", {})
+    running = _search_running(project_dir)
+    trials, spaces = [], {}
+    for path in project_dir.glob("trial_*/trial.json"):
+        trial = _read_json(path)
+        metric = trial.get("metrics", {}).get("metrics", {}).get(name, {})
+        direction = direction or metric.get("direction") or ("min" if name.endswith("loss") else "max")
+        trials.append(_row(trial, durations, running))
+        for item in trial.get("hyperparameters", {}).get("space", []):
+            config = item.get("config", {})
+            if not config.get("name", "").startswith("tuner/"):
+                spaces[config["name"]] = Hyperparameter(
+                    config["name"], item.get("class_name", ""), config.get("sampling") == "log"
+                )
+    direction = direction or ("min" if name.endswith("loss") else "max")
+    sign = -1 if direction == "max" else 1
+    trials.sort(key=lambda r: (STATUS_ORDER[r.status], sign * r.score if r.score is not None else math.inf,
+                               _numeric_id(r.trial_id)))
+    order = [row["name"] for row in manifest.get("space", [])]
+    for row in trials:  # in the order of the search space, as the search's summary shows them
+        row.hyperparameters = dict(sorted(row.hyperparameters.items(),
+                                          key=lambda item: order.index(item[0]) if item[0] in order else len(order)))
+    return Report(
+        project_dir=str(project_dir),
+        tuner=manifest.get("tuner", ""),
+        hypermodel=manifest.get("hypermodel", ""),
+        objective=name,
+        direction=direction,
+        running=running,
+        trials=trials,
+        end_order=[str(t) for t in oracle.get("end_order", [])],
+        hyperparameters=sorted(spaces.values(), key=lambda h: order.index(h.name) if h.name in order else len(order)),
+    )
+
+
+def _row(trial: dict[str, Any], durations: dict[str, Any], running: bool) -> TrialRow:
+    status = str(trial.get("status", "")).lower()
+    if status in ("running", "idle", "invalid"):
+        status = "running" if running else "interrupted"
+    elif status != "completed":
+        status = "failed"
+    score = trial.get("score")
+    if status != "completed" or score is None or not math.isfinite(score):
+        score = None
+    best_step = trial.get("best_step")
+    values = trial.get("hyperparameters", {}).get("values", {})
+    message = [line.strip() for line in (trial.get("message") or "").splitlines() if line.strip()]
+    trial_id = str(trial.get("trial_id"))
+    return TrialRow(
+        trial_id=trial_id,
+        status=status,
+        score=score,
+        best_epoch=best_step + 1 if status == "completed" and best_step is not None else None,
+        duration_s=(durations.get(trial_id) or {}).get("duration_s"),
+        hyperparameters={k: v for k, v in values.items() if not k.startswith("tuner/")},
+        message=message[-1] if message else "",
+    )
+
+
+def _search_running(project_dir: Path) -> bool:
+    """Whether a search holds the project's lock, asked without creating anything."""
+    path = project_dir / LOCK_NAME
+    if not path.exists():
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # releases the shared lock if it was taken
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except OSError:
+        return None
+
+
+def _numeric_id(trial_id: str) -> tuple[int, str]:
+    return (int(trial_id), "") if trial_id.isdigit() else (0, trial_id)
