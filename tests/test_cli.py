@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -264,3 +265,28 @@ def test_a_dir_that_cannot_be_written_is_refused(tmp_path: Path, tiny_npz: Path,
     expected = f"kerastune: error: cannot write in {readonly}: give --dir a folder you may write to"
     assert result.stderr.strip() == expected
     assert list(readonly.iterdir()) == []
+
+
+def _kerastune_script() -> str:
+    return str(Path(sys.executable).parent / "kerastune")
+
+
+@pytest.mark.parametrize("words, cword, expected", [
+    ("kerastune re", "1", {"report"}),
+    ("kerastune random --max", "2", {"--max-trials", "--max-consecutive-failures"}),
+    ("kerastune report --format ", "3", {"table", "csv", "json", "markdown"}),
+])
+def test_shell_completion_completes_commands_options_and_choices(words: str, cword: str, expected: set[str]) -> None:
+    env = {**os.environ, "_KERASTUNE_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": cword}
+    result = subprocess.run([_kerastune_script()], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert set(result.stdout.split()) == expected
+
+
+def test_install_completion_sets_up_bash(tmp_path: Path) -> None:
+    env = {**os.environ, "HOME": str(tmp_path), "SHELL": "/bin/bash"}
+    result = subprocess.run([_kerastune_script(), "--install-completion", "bash"], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "completion installed" in result.stdout.lower()
+    assert "kerastune" in (tmp_path / ".bashrc").read_text()
