@@ -14,7 +14,8 @@ def test_the_example_notebook_runs(tiny_npz: Path, tmp_path: Path, monkeypatch) 
     monkeypatch.setenv("KERASTUNE_NOTEBOOK_TINY", "1")
     monkeypatch.setenv("MNIST_NPZ", str(tiny_npz))
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    client = NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    client = NotebookClient(notebook, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}})
     client.execute()
 
     outputs = {index: cell.get("outputs", []) for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"}
