@@ -17,6 +17,7 @@ import typer
 
 from app import output
 from app.errors import INTERRUPTED, KerastuneGroup
+from app.progress import SearchProgress
 from app.runtime import import_tensorflow_quietly
 
 # TensorFlow's and gRPC's C++ log chatter is noise for a command-line user.
@@ -151,6 +152,14 @@ NoTensorBoardOpt = Annotated[
         "PROJECT/logs for TensorBoard's HParams dashboard: see `kerastune dashboard`).",
     ),
 ]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print nothing but the summary at the end (and errors).")
+]
+VerboseOpt = Annotated[
+    bool,
+    typer.Option("--verbose", "-v", help="Also show Keras's progress bars while each model trains "
+                 "(instead of the live status line)."),
+]
 JsonOpt = Annotated[
     Path | None,
     typer.Option("--json", help="Also write the summary to this JSON file.", show_default=False),
@@ -268,6 +277,8 @@ def random(
     overwrite: OverwriteOpt = False,
     max_consecutive_failures: MaxFailuresOpt = None,
     no_tensorboard: NoTensorBoardOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
     json_file: JsonOpt = None,
     workers: WorkersOpt = None,
     oracle: OracleOpt = None,
@@ -297,6 +308,8 @@ def hyperband(
     overwrite: OverwriteOpt = False,
     max_consecutive_failures: MaxFailuresOpt = None,
     no_tensorboard: NoTensorBoardOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
     json_file: JsonOpt = None,
     workers: WorkersOpt = None,
     oracle: OracleOpt = None,
@@ -329,6 +342,8 @@ def bayesian(
     overwrite: OverwriteOpt = False,
     max_consecutive_failures: MaxFailuresOpt = None,
     no_tensorboard: NoTensorBoardOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
     json_file: JsonOpt = None,
     workers: WorkersOpt = None,
     oracle: OracleOpt = None,
@@ -358,6 +373,8 @@ def grid(
     overwrite: OverwriteOpt = False,
     max_consecutive_failures: MaxFailuresOpt = None,
     no_tensorboard: NoTensorBoardOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
     json_file: JsonOpt = None,
     workers: WorkersOpt = None,
     oracle: OracleOpt = None,
@@ -466,6 +483,9 @@ def _search(
     from tuners.runmode import run_mode
 
     output.check_writable(json_file)
+    quiet = options.pop("quiet")
+    if quiet and options["verbose"]:
+        raise typer.BadParameter("--quiet and --verbose do not go together", param_hint="--quiet")
     tensorboard = not options.pop("no_tensorboard")
     config = SearchConfig(tuner=tuner, tensorboard=tensorboard, **options)  # option errors first, before anything slow
     mode = run_mode(workers, oracle, role.value if role else None, worker_id, config.overwrite)
@@ -483,41 +503,44 @@ def _search(
     else:
         dataset = load_mnist(data)
     search = Search(config, dataset)
-    output.say(f"Data: {dataset.summary()}")
-    output.say(
+    say = (lambda message: None) if quiet else output.say
+    say(f"Data: {dataset.summary()}")
+    say(
         f"Trials fit on {search.data_info['fit']:,} digits and are scored on {search.data_info['validation']:,} "
         f"held-out training digits (stratified, seed {search.options['seed']}); the test set is not used."
     )
     objective = search.options["objective"].partition(":")[0]
-
-    def on_trial(event: Any) -> None:
-        output.say(output.trial_line(event, objective))
+    # with --verbose, Keras's progress bars take the place of the live status line
+    progress = SearchProgress(objective, search.max_trials, mode.workers, quiet=quiet, live=not config.verbose)
 
     def worker_command(name: str, host: str, port: int) -> list[str]:
         command = [sys.executable, "-m", "app", tuner, config.hypermodel, "--dir", str(config.directory),
                    "--name", str(config.project_name), "--role", "worker", "--oracle", f"{host}:{port}",
                    "--worker-id", name]
-        return command + (["--data", str(data)] if data else []) + ([] if config.tensorboard else ["--no-tensorboard"])
+        command += ["--data", str(data)] if data else []
+        command += [] if config.tensorboard else ["--no-tensorboard"]
+        return command + (["--verbose"] if config.verbose else [])
 
     try:
         if mode.kind == "worker":
-            output.say(f"Worker {mode.worker_id} joins {config.project_dir} (oracle at {mode.host}:{mode.port}).")
-            finished = parallel.run_worker(search, mode.host, mode.port, mode.worker_id, on_trial)
-            output.say(f"Worker {mode.worker_id} is done: it ran {output.plural(finished, 'trial')}; "
-                       "the chief prints the search's summary.")
+            say(f"Worker {mode.worker_id} joins {config.project_dir} (oracle at {mode.host}:{mode.port}).")
+            finished = parallel.run_worker(search, mode.host, mode.port, mode.worker_id, progress.trial)
+            say(f"Worker {mode.worker_id} is done: it ran {output.plural(finished, 'trial')}; "
+                "the chief prints the search's summary.")
             return
-        output.say(output.announcement(search, mode))
+        say(output.announcement(search, mode))
         if mode.exposed:
             output.warn(f"the oracle service on {mode.host}:{mode.port} has no authentication: anyone who "
                         "can reach it can read and change this search. Use it only on a trusted network.")
-        if mode.kind == "in-process":
-            summary = search.run(on_trial=on_trial)
-        else:
-            summary = parallel.run_chief(
-                search, mode.host, mode.port, local_workers=mode.workers, worker_command=worker_command,
-                on_trial=on_trial, on_notice=output.warn,
-                on_listening=lambda host, port: output.say(f"Oracle service listening on {host}:{port}."),
-            )
+        with progress:
+            if mode.kind == "in-process":
+                summary = search.run(on_trial=progress.trial, on_epoch=progress.epoch)
+            else:
+                summary = parallel.run_chief(
+                    search, mode.host, mode.port, local_workers=mode.workers, worker_command=worker_command,
+                    on_trial=progress.trial, on_notice=output.warn,
+                    on_listening=lambda host, port: say(f"Oracle service listening on {host}:{port}."),
+                )
     except KeyboardInterrupt:
         output.say(output.interrupted(search.summary))
         raise typer.Exit(INTERRUPTED) from None

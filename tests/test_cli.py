@@ -160,6 +160,7 @@ CASES = {
     "bad oracle address": lambda i: (["random", "mlp", "--oracle", "nohost", "--role", "chief", *i.common],
                                      "HOST:PORT"),
     "worker id without role": lambda i: (["random", "mlp", "--worker-id", "w1", *i.common], "--worker-id is for"),
+    "quiet and verbose": lambda i: (["random", "mlp", "--quiet", "--verbose", *i.common], "do not go together"),
     "unknown command": lambda i: (["serach"], "No such command"),
     "bad format": lambda i: (["models", "--format", "yaml"], "'--format'"),
     "space of unknown": lambda i: (["space", "mlpp"], "did you mean 'mlp'"),

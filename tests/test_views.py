@@ -134,3 +134,40 @@ def test_dashboard_serves_the_projects_hparams(project: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_quiet_prints_only_the_summary_and_verbose_shows_keras_progress(tiny_npz: Path, tmp_path: Path) -> None:
+    common = ["random", "tutorial-micro", "--data", str(tiny_npz), "--dir", str(tmp_path), "--epochs", "1",
+              "--workers", "1", "--no-tensorboard"]
+    quiet = runner.invoke(app, [*common, "--max-trials", "1", "--quiet"])
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.stdout.startswith("Search finished in ")
+    assert "] trial " not in quiet.stdout and "Data:" not in quiet.stdout
+
+    verbose = runner.invoke(app, [*common, "--max-trials", "2", "--verbose"])
+    assert verbose.exit_code == 0, verbose.output
+    assert "] trial " in verbose.stdout and "step - accuracy:" in verbose.stdout  # Keras's own progress bar
+    assert "step - accuracy:" not in quiet.stdout
+
+
+def test_the_live_status_line_on_a_terminal(capsys: pytest.CaptureFixture) -> None:
+    """On a terminal the search shows trial i/N, the running epoch, the best so far and the time left."""
+    from rich.console import Console
+
+    from app.progress import SearchProgress
+    from tuners.search import TrialEvent, TrialResult
+
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=200)
+    trial = TrialResult("0", "COMPLETED", {"units": 32}, 0.91, 0)
+    with SearchProgress("val_accuracy", 3, 1, console=terminal) as progress:
+        assert progress.live is not None
+        progress.trial(TrialEvent(1, 3, trial, trial, duration_s=10.0, elapsed_s=10.0))
+        progress.epoch(2, 5)
+        status = progress.status().plain
+    assert status.startswith("trial 2/3 · epoch 2/5 · best val_accuracy 0.9100 (trial 0) · elapsed ")
+    assert status.endswith("about 20s left")
+    assert "[1/3] trial 0  val_accuracy 0.9100" in capsys.readouterr().out  # above the live line
+
+    plain = Console(file=io.StringIO(), force_terminal=False)
+    with SearchProgress("val_accuracy", 3, 1, console=plain) as progress:
+        assert progress.live is None  # logs and CI get plain lines only

@@ -54,6 +54,7 @@ class SearchConfig:
     overwrite: bool = False
     max_consecutive_failures: int | None = None  # None: only a search where every trial fails is an error
     tensorboard: bool = True  # write TensorBoard logs (with HParams data) under PROJECT/logs
+    verbose: bool = False  # Keras's own progress bars during training
     # Hyperband
     max_epochs: int | None = None
     factor: int | None = None

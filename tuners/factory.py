@@ -40,6 +40,20 @@ class FailOnNonFiniteLoss(keras.callbacks.Callback):
                 )
 
 
+class ReportEpochs(keras.callbacks.Callback):
+    """Tell `on_epoch(epoch, epochs)` when each epoch of a trial ends (for a live progress display)."""
+
+    def __init__(self, on_epoch: Callable[[int, int], None]) -> None:
+        super().__init__()
+        self.on_epoch = on_epoch
+
+    def __deepcopy__(self, memo: dict) -> ReportEpochs:
+        return ReportEpochs(self.on_epoch)  # keras-tuner copies callbacks; the listener is shared, not copied
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.on_epoch(epoch + 1, int(self.params.get("epochs") or 0))
+
+
 class _Reporting:
     """Mixin for keras-tuner tuners: tells a listener about every finished trial and its duration,
     records why a trial failed next to its files, fails trials whose loss is not finite, frees

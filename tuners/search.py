@@ -16,7 +16,7 @@ import hypermodels
 from tuners import config as config_module
 from tuners.config import ConfigError, SearchConfig
 from tuners.data import MnistData, prepare_images, split_validation
-from tuners.factory import FAILURE_FILE, build_tuner, parse_objective, planned_trials
+from tuners.factory import FAILURE_FILE, ReportEpochs, build_tuner, parse_objective, planned_trials
 from tuners.lock import ProjectLock
 from tuners.noise import quiet_keras_noise
 from tuners.project import (
@@ -207,17 +207,20 @@ class Search:
             raise
         return tuner
 
-    def fit_kwargs(self) -> dict[str, Any]:
+    def fit_kwargs(self, on_epoch: Callable[[int, int], None] | None = None) -> dict[str, Any]:
         """What `tuner.search` passes on to `model.fit`, besides the data."""
         kwargs: dict[str, Any] = {
             "validation_data": self.validation_data,
             "batch_size": self.options["batch_size"],
-            "verbose": 0,
+            "verbose": 1 if self.config.verbose else 0,
+            "callbacks": [],
         }
         if self.options["epochs"] is not None:
             kwargs["epochs"] = self.options["epochs"]
         if self.config.tensorboard:
-            kwargs["callbacks"] = [tensorboard_callback(self.config.project_dir / LOGS_NAME)]
+            kwargs["callbacks"].append(tensorboard_callback(self.config.project_dir / LOGS_NAME))
+        if on_epoch is not None:
+            kwargs["callbacks"].append(ReportEpochs(on_epoch))
         return kwargs
 
     def event(self, oracle: Any, trial: Any, number: int, duration: float, worker: str | None = None) -> TrialEvent:
@@ -273,8 +276,15 @@ class Search:
                 f"{failure_reason(self.config.project_dir, last) or 'nothing (see the workers logs)'}"
             )
 
-    def run(self, on_trial: Callable[[TrialEvent], None] | None = None) -> SearchSummary:
-        """Search in this process, writing the manifest before the first trial and after the last."""
+    def run(
+        self,
+        on_trial: Callable[[TrialEvent], None] | None = None,
+        on_epoch: Callable[[int, int], None] | None = None,
+    ) -> SearchSummary:
+        """Search in this process, writing the manifest before the first trial and after the last.
+
+        `on_trial(event)` is called as each trial ends, `on_epoch(epoch, epochs)` as each epoch does.
+        """
         tuner = self.start()
 
         def listener(trial: Any, duration: float) -> None:
@@ -287,7 +297,7 @@ class Search:
         tuner.listener = listener
         try:
             with quiet_keras_noise():
-                tuner.search(*self.fit_args, **self.fit_kwargs())
+                tuner.search(*self.fit_args, **self.fit_kwargs(on_epoch))
         finally:
             summary = self.finish(tuner.oracle)
         self.check_outcome(tuner.oracle, summary)
