@@ -97,7 +97,7 @@ def test_chief_and_two_workers_on_loopback(tiny_npz: Path, tmp_path: Path) -> No
     assert evaluation.stdout.count("│ ") >= 4
 
 
-def test_ctrl_c_stops_every_process_and_the_project_resumes(tiny_npz: Path, tmp_path: Path) -> None:
+def test_ctrl_c_stops_every_process_and_leaves_the_cut_trials_to_rerun(tiny_npz: Path, tmp_path: Path) -> None:
     # trials of a few seconds each, so that the interrupt lands while both workers train
     command = ["random", "mlp", "--data", tiny_npz, "--dir", tmp_path, "--max-trials", "2", "--epochs", "80",
                "--workers", "2", "--json", tmp_path / "s.json"]
@@ -117,15 +117,10 @@ def test_ctrl_c_stops_every_process_and_the_project_resumes(tiny_npz: Path, tmp_
     assert time.monotonic() - interrupted < 15
     assert "Interrupted" in out
     wait_for(lambda: processes_mentioning(str(tmp_path)) == [], 10, "no process left")
-    finished_before = len(ended_trials(project))
-
-    resumed = kerastune(*command)
-    out, err = resumed.communicate(timeout=600)
-    assert resumed.returncode == 0, err
-    assert "Resuming" in out
-    summary = json.loads((tmp_path / "s.json").read_text())
-    assert summary["trials_finished"] == 2 and summary["trials_before"] == finished_before
-    assert sorted(ended_trials(project)) == ["0", "1"]
+    # the two trials cut short run again on resume (resuming itself is tested in test_recovery.py)
+    report = subprocess.run([sys.executable, "-m", "app", "report", project, "--format", "json"],
+                            capture_output=True, text=True, timeout=60)
+    assert [t["status"] for t in json.loads(report.stdout)["trials"]] == ["interrupted", "interrupted"]
 
 
 def test_a_dead_worker_loses_only_its_own_trial(tiny_npz: Path, tmp_path: Path) -> None:

@@ -193,8 +193,6 @@ CRASH_POINTS = {
     "halfway through writing oracle.json as trial 2 ends": ("half-written:oracle.json:finished=2", 1),
     "after trial 2's file is created, before oracle.json records it": (
         "written:trial.json:trial_id=1,status=RUNNING", 1),
-    "after trial 2's result is written, before oracle.json records it": (
-        "written:trial.json:trial_id=1,status=COMPLETED", 1),
     # keras-tuner's end_trial writes oracle.json with the trial both finished and still running, and
     # keras-tuner alone would start afresh here: it has not written its tuner0.json yet
     "just after oracle.json records trial 1 as finished": ("written:oracle.json:finished=1", 1),
