@@ -152,6 +152,24 @@ NoTensorBoardOpt = Annotated[
         "PROJECT/logs for TensorBoard's HParams dashboard: see `kerastune dashboard`).",
     ),
 ]
+EarlyStoppingOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--early-stopping", metavar="PATIENCE",
+        help="Stop a trial's training once the objective has not improved for PATIENCE epochs, and score "
+        "the trial at its best epoch (its best weights are restored). Default: off.",
+        show_default=False,
+    ),
+]
+TimeBudgetOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--time-budget", metavar="DURATION",
+        help="Start no new trial once this much time has passed (e.g. 90s, 20m, 1h30m); the running "
+        "trials finish and the search ends with its summary. Default: no limit.",
+        show_default=False,
+    ),
+]
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="Print nothing but the summary at the end (and errors).")
 ]
@@ -276,6 +294,8 @@ def random(
     seed: SeedOpt = None,
     overwrite: OverwriteOpt = False,
     max_consecutive_failures: MaxFailuresOpt = None,
+    early_stopping: EarlyStoppingOpt = None,
+    time_budget: TimeBudgetOpt = None,
     no_tensorboard: NoTensorBoardOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -307,6 +327,8 @@ def hyperband(
     seed: SeedOpt = None,
     overwrite: OverwriteOpt = False,
     max_consecutive_failures: MaxFailuresOpt = None,
+    early_stopping: EarlyStoppingOpt = None,
+    time_budget: TimeBudgetOpt = None,
     no_tensorboard: NoTensorBoardOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -341,6 +363,8 @@ def bayesian(
     seed: SeedOpt = None,
     overwrite: OverwriteOpt = False,
     max_consecutive_failures: MaxFailuresOpt = None,
+    early_stopping: EarlyStoppingOpt = None,
+    time_budget: TimeBudgetOpt = None,
     no_tensorboard: NoTensorBoardOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -372,6 +396,8 @@ def grid(
     seed: SeedOpt = None,
     overwrite: OverwriteOpt = False,
     max_consecutive_failures: MaxFailuresOpt = None,
+    early_stopping: EarlyStoppingOpt = None,
+    time_budget: TimeBudgetOpt = None,
     no_tensorboard: NoTensorBoardOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -479,7 +505,7 @@ def _search(
     **options: Any,
 ) -> None:
     """Run one search command: check, announce, search with a line per trial, summarize."""
-    from tuners.config import SearchConfig
+    from tuners.config import SearchConfig, parse_duration
     from tuners.runmode import run_mode
 
     output.check_writable(json_file)
@@ -487,7 +513,10 @@ def _search(
     if quiet and options["verbose"]:
         raise typer.BadParameter("--quiet and --verbose do not go together", param_hint="--quiet")
     tensorboard = not options.pop("no_tensorboard")
-    config = SearchConfig(tuner=tuner, tensorboard=tensorboard, **options)  # option errors first, before anything slow
+    budget = options.pop("time_budget")
+    budget_s = None if budget is None else parse_duration(budget)
+    # option errors first, before anything slow
+    config = SearchConfig(tuner=tuner, tensorboard=tensorboard, time_budget=budget_s, **options)
     mode = run_mode(workers, oracle, role.value if role else None, worker_id, config.overwrite)
     import_tensorflow_quietly()
     import hypermodels

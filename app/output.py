@@ -126,6 +126,9 @@ def print_search_summary(summary: Any) -> None:
         f"Search finished in {format_duration(summary.wall_time_s)}: {plural(summary.trials_finished, 'trial')} "
         f"({summary.completed} completed, {summary.failed} failed{earlier})."
     )
+    if summary.time_budget_spent:
+        say(f"The time budget ran out after {plural(summary.trials_finished, 'trial')}: no new trial was "
+            "started after it; run the same command to resume with the rest of the plan.")
     if not summary.best_trials:
         say("No trial completed, so there is no best model.")
         return

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from app.cli import app
 
-BUDGET = 4
+BUDGET = 3
 
 CRASHING_MODULE = textwrap.dedent(
     """

@@ -28,6 +28,7 @@ EXPERIMENT_OPTIONS = (
     "num_initial_points",
     "alpha",
     "beta",
+    "early_stopping",
 )
 
 
@@ -55,6 +56,8 @@ class SearchConfig:
     max_consecutive_failures: int | None = None  # None: only a search where every trial fails is an error
     tensorboard: bool = True  # write TensorBoard logs (with HParams data) under PROJECT/logs
     verbose: bool = False  # Keras's own progress bars during training
+    early_stopping: int | None = None  # patience in epochs, on the objective; None: off
+    time_budget: float | None = None  # seconds after which no new trial starts; None: no limit
     # Hyperband
     max_epochs: int | None = None
     factor: int | None = None
@@ -74,7 +77,7 @@ class SearchConfig:
                 f"--name {self.project_name!r} must be a plain folder name; use --dir for the parent folder"
             )
         for option in ("max_trials", "epochs", "batch_size", "executions_per_trial", "max_epochs",
-                       "max_consecutive_failures"):
+                       "max_consecutive_failures", "early_stopping"):
             _check_at_least(option, getattr(self, option), 1)
         _check_at_least("factor", self.factor, 2)
         _check_at_least("num_initial_points", self.num_initial_points, 1)
@@ -87,6 +90,8 @@ class SearchConfig:
             )
         if split is not None and split >= 1:
             self.validation_split = int(split)  # a count, even when the command line parsed a float
+        if self.time_budget is not None and self.time_budget <= 0:
+            raise ConfigError(f"--time-budget must be more than 0 seconds, got {self.time_budget:g}")
         if self.alpha is not None and self.alpha <= 0:
             raise ConfigError(f"--alpha must be > 0, got {self.alpha:g}")
         if self.beta is not None and self.beta < 0:
@@ -127,7 +132,17 @@ def default_options(tuner: str, fit_defaults: dict[str, int]) -> dict[str, Any]:
         "num_initial_points": None,  # keras-tuner's default: 3 per hyperparameter
         "alpha": 1e-4 if tuner == "bayesian" else None,
         "beta": 2.6 if tuner == "bayesian" else None,
+        "early_stopping": None,  # train every trial for all its epochs
     }
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration such as `90s`, `20m`, `1h30m` or `45` (seconds)."""
+    match = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
+    if not text.strip() or match is None:
+        raise ConfigError(f"--time-budget {text!r}: write a duration such as 90s, 20m or 1h30m")
+    hours, minutes, seconds = (float(group) if group else 0.0 for group in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
 
 
 def default_project_name(tuner: str, hypermodel: str) -> str:

@@ -202,6 +202,7 @@ def run_chief(
             time.sleep(POLL_SECONDS)
             watcher.poll()
             search.check_failures(oracle)
+            search.check_time_budget(oracle)
             if workers is not None:
                 for worker in workers.exited():
                     if worker.process.returncode != 0:  # 0: it was told the search is done

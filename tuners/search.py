@@ -103,6 +103,7 @@ class SearchSummary:
     planned: int | None
     wall_time_s: float
     best_trials: list[TrialResult] = field(default_factory=list)
+    time_budget_spent: bool = False  # --time-budget ran out before the planned trials did
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -153,6 +154,7 @@ class Search:
         self._split = (x_fit, y_fit, x_val, y_val)
         self.trials_before = len(finished_trials(config.project_dir)) if self.resumed else 0
         self.summary: SearchSummary | None = None  # set when the search ends, however it ends
+        self.budget_spent = False  # set when --time-budget stopped new trials from starting
         self._lock = ProjectLock(config.project_dir)
 
     @functools.cached_property
@@ -219,9 +221,25 @@ class Search:
             kwargs["epochs"] = self.options["epochs"]
         if self.config.tensorboard:
             kwargs["callbacks"].append(tensorboard_callback(self.config.project_dir / LOGS_NAME))
+        if self.options.get("early_stopping"):
+            import keras
+
+            objective = parse_objective(self.options["objective"])
+            kwargs["callbacks"].append(keras.callbacks.EarlyStopping(
+                monitor=objective.name, mode=objective.direction, patience=self.options["early_stopping"],
+                restore_best_weights=True,
+            ))
         if on_epoch is not None:
             kwargs["callbacks"].append(ReportEpochs(on_epoch))
         return kwargs
+
+    def check_time_budget(self, oracle: Any) -> None:
+        """Once --time-budget is spent, let no new trial start: the running ones finish, then the search
+        ends with its summary. (The oracle hands out no trial once it has `max_trials` of them.)"""
+        budget = self.config.time_budget
+        if budget is not None and time.monotonic() - self.started >= budget and not self.budget_spent:
+            self.budget_spent = True
+            oracle.max_trials = len(oracle.trials)
 
     def event(self, oracle: Any, trial: Any, number: int, duration: float, worker: str | None = None) -> TrialEvent:
         """The progress event for a trial the oracle has just ended."""
@@ -293,6 +311,7 @@ class Search:
             if on_trial is not None:
                 on_trial(event)
             self.check_failures(tuner.oracle)
+            self.check_time_budget(tuner.oracle)
 
         tuner.listener = listener
         try:
@@ -334,6 +353,7 @@ class Search:
             failed=len(trials) - len(completed),
             planned=self.planned,
             wall_time_s=wall_time,
+            time_budget_spent=self.budget_spent,
             best_trials=[TrialResult.from_trial(t, self.space_order) for t in best],
         )
 
