@@ -246,10 +246,9 @@ def print_space(name: str, rows: list[dict[str, Any]], grid: int | None, spec: A
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
     """Write a JSON file atomically."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
-    tmp.replace(path)
+    from tuners.project import write_atomically
+
+    write_atomically(path, json.dumps(payload, indent=2, default=str) + "\n")
 
 
 def check_writable(path: Path | None, option: str = "--json") -> None:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import processes_mentioning
 
 SEARCH = ["random", "mlp", "--max-trials", "4", "--epochs", "1"]
 
@@ -20,20 +21,6 @@ SEARCH = ["random", "mlp", "--max-trials", "4", "--epochs", "1"]
 def kerastune(*args: object, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "app", *map(str, args)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **kwargs)
-
-
-def processes_mentioning(text: str) -> list[int]:
-    """Process ids whose command line mentions `text` (our project folders are unique per test)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                pids.append(int(entry.name))
-        except OSError:
-            continue
-    return pids
 
 
 def free_port() -> int:

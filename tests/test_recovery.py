@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import processes_mentioning
 from typer.testing import CliRunner
 
 from app.cli import app
@@ -268,20 +269,8 @@ def test_chief_killed_with_its_workers_resumes(crash_project) -> None:
     process.send_signal(signal.SIGKILL)
     process.wait()
     deadline = time.monotonic() + 30
-    while _workers_of(project) and time.monotonic() < deadline:
+    while processes_mentioning(str(project.parent)) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert not _workers_of(project), "local workers outlived their chief"
+    assert not processes_mentioning(str(project.parent)), "local workers outlived their chief"
     resume_and_check(args, project, finished_scores(project))
 
-
-def _workers_of(project: Path) -> list[int]:
-    """Process ids of running worker processes of this project."""
-    pids = []
-    for proc in Path("/proc").iterdir():
-        try:
-            command = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"--role" in command and str(project.parent).encode() in command and proc.name.isdigit():
-            pids.append(int(proc.name))
-    return pids

@@ -58,6 +58,21 @@ class ProjectLock:
         self.release()
 
 
+def search_running(project_dir: Path) -> bool:
+    """Whether a search holds the project's lock now; asks without creating or keeping anything."""
+    path = Path(project_dir) / LOCK_NAME
+    if not path.exists():
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # releases the shared lock if it was taken
+
+
 def _read_holder(fd: int) -> str:
     try:
         holder = json.loads(os.pread(fd, 4096, 0) or b"{}")

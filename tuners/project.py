@@ -15,6 +15,7 @@ MANIFEST_NAME = "kerastune.json"
 MANIFEST_FORMAT = 1
 LOCK_NAME = "kerastune.lock"  # see tuners.lock; not part of a project's content
 LOGS_NAME = "logs"  # TensorBoard logs: logs/TRIAL_ID/executionN/{train,validation}
+PARTIAL_WRITE = ".*.tmp"  # what write_atomically writes before the rename
 
 
 class ProjectError(ValueError):
@@ -96,7 +97,7 @@ def project_state(project_dir: Path) -> str:
 
 
 def _is_partial_write(path: Path) -> bool:
-    return path.name.startswith(".") and path.name.endswith(".tmp")
+    return path.match(PARTIAL_WRITE)
 
 
 def load_project(project_dir: Path) -> dict[str, Any]:
@@ -137,7 +138,7 @@ def finished_trials(project_dir: Path) -> list[str]:
 def remove_partial_writes(project_dir: Path) -> None:
     """Delete the temporary files of writes that a killed process left unfinished (see write_atomically)."""
     project_dir = Path(project_dir)
-    for path in [*project_dir.glob(".*.tmp"), *project_dir.glob("trial_*/.*.tmp")]:
+    for path in [*project_dir.glob(PARTIAL_WRITE), *project_dir.glob(f"trial_*/{PARTIAL_WRITE}")]:
         path.unlink(missing_ok=True)
 
 

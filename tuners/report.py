@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import math
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tuners.project import LOCK_NAME, check_project_files, load_project
+from tuners.lock import search_running
+from tuners.project import check_project_files, finished_trials, load_project
 
 STATUS_ORDER = {"completed": 0, "running": 1, "interrupted": 2, "failed": 3}
 
@@ -70,14 +69,11 @@ def load_report(project_dir: Path) -> Report:
     check_project_files(project_dir)
     objective = manifest.get("options", {}).get("objective", "val_accuracy")
     name, _, direction = objective.partition(":")
-    oracle = _read_json(project_dir / "oracle.json") or {}
     durations = manifest.get("trials", {})
-    running = _search_running(project_dir)
+    running = search_running(project_dir)
+    files = [json.loads(path.read_text()) for path in project_dir.glob("trial_*/trial.json")]
     trials, spaces = [], {}
-    for path in project_dir.glob("trial_*/trial.json"):
-        trial = _read_json(path)
-        metric = trial.get("metrics", {}).get("metrics", {}).get(name, {})
-        direction = direction or metric.get("direction") or ("min" if name.endswith("loss") else "max")
+    for trial in files:
         trials.append(_row(trial, durations, running))
         for item in trial.get("hyperparameters", {}).get("space", []):
             config = item.get("config", {})
@@ -85,7 +81,7 @@ def load_report(project_dir: Path) -> Report:
                 spaces[config["name"]] = Hyperparameter(
                     config["name"], item.get("class_name", ""), config.get("sampling") == "log"
                 )
-    direction = direction or ("min" if name.endswith("loss") else "max")
+    direction = direction or _recorded_direction(name, files)
     sign = -1 if direction == "max" else 1
     trials.sort(key=lambda r: (STATUS_ORDER[r.status], sign * r.score if r.score is not None else math.inf,
                                _numeric_id(r.trial_id)))
@@ -101,7 +97,7 @@ def load_report(project_dir: Path) -> Report:
         direction=direction,
         running=running,
         trials=trials,
-        end_order=[str(t) for t in oracle.get("end_order", [])],
+        end_order=[str(t) for t in finished_trials(project_dir)],
         hyperparameters=sorted(spaces.values(), key=lambda h: order.index(h.name) if h.name in order else len(order)),
     )
 
@@ -130,26 +126,13 @@ def _row(trial: dict[str, Any], durations: dict[str, Any], running: bool) -> Tri
     )
 
 
-def _search_running(project_dir: Path) -> bool:
-    """Whether a search holds the project's lock, asked without creating anything."""
-    path = project_dir / LOCK_NAME
-    if not path.exists():
-        return False
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        return False
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # releases the shared lock if it was taken
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except OSError:
-        return None
+def _recorded_direction(name: str, trials: list[dict[str, Any]]) -> str:
+    """The objective's direction as keras-tuner recorded it with the trials' metrics, else by its name."""
+    for trial in trials:
+        direction = trial.get("metrics", {}).get("metrics", {}).get(name, {}).get("direction")
+        if direction:
+            return direction
+    return "min" if name.endswith("loss") else "max"
 
 
 def _numeric_id(trial_id: str) -> tuple[int, str]:
