@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from hypermodels import mlp, tutorials  # noqa: F401  (registers the built-ins)
 from hypermodels.base import DataSpec, FunctionHyperModel, MnistHyperModel, data_spec, fit_defaults
+from hypermodels.pinning import parse_fixed, pinned_space
 from hypermodels.registry import (
     ENTRY_POINT_GROUP,
     DuplicateHypermodelError,
@@ -48,6 +49,8 @@ __all__ = [
     "grid_size",
     "instantiate",
     "list_hypermodels",
+    "parse_fixed",
+    "pinned_space",
     "register",
     "search_space",
     "unregister",

@@ -60,6 +60,8 @@ class MnistHyperModel(kt.HyperModel):
         tuned = self.fit_hyperparameters(hp)
         if "tuner/epochs" in hp.values:
             tuned.pop("epochs", None)  # Hyperband owns the epoch budget
+        if "callbacks" in tuned:  # the space's own callbacks join the caller's
+            tuned["callbacks"] = [*(kwargs.get("callbacks") or []), *tuned["callbacks"]]
         kwargs.update(tuned)
         return model.fit(*args, **kwargs)
 

@@ -17,7 +17,6 @@ def search_space(hypermodel: Any) -> kt.HyperParameters:
     import keras
 
     space = kt.HyperParameters()
-    hypermodel.declare_hyperparameters(space)
     once_active: list[Any] = []
     never_active: list[Any] = []
     hp = space.copy()
@@ -39,6 +38,11 @@ def search_space(hypermodel: Any) -> kt.HyperParameters:
             hp.values[condition.name] = condition.values[0]
         hp.ensure_active_values()
     keras.backend.clear_session()
+    fit_time = kt.HyperParameters()  # batch size, epochs: after the model's own hyperparameters
+    declare = getattr(hypermodel, "declare_hyperparameters", None)
+    if declare is not None:
+        declare(fit_time)
+    space.merge(fit_time, overwrite=False)
     return space
 
 
@@ -61,10 +65,14 @@ def describe_space(space: kt.HyperParameters) -> list[dict[str, Any]]:
 
 
 def grid_size(space: kt.HyperParameters) -> int | None:
-    """How many combinations GridSearch would try, or None when conditions make it irregular."""
-    if any(hp.conditions for hp in space.space):
+    """How many combinations GridSearch would try, or None when conditions make it irregular.
+
+    Pinned (`Fixed`) hyperparameters count once, conditional or not.
+    """
+    tuned = [hp for hp in space.space if not isinstance(hp, kt.engine.hyperparameters.Fixed)]
+    if any(hp.conditions for hp in tuned):
         return None
-    return math.prod(len(list(hp.values)) for hp in space.space)
+    return math.prod(len(list(hp.values)) for hp in tuned)
 
 
 def _values_text(hp: Any, config: dict[str, Any]) -> str:

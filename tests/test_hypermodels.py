@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import json
 from typing import Any
 
@@ -201,6 +203,24 @@ class RecordingModel:
     def fit(self, *args: Any, **kwargs: Any) -> str:
         self.calls.append((args, kwargs))
         return "history"
+
+
+def test_mlp_tunes_batch_size_and_decays_the_learning_rate_along_a_cosine(space_of, tiny_data):
+    batch_size = by_name(space_of("mlp"))["batch_size"]
+    assert (list(batch_size.values), batch_size.default) == ([32, 64, 128, 256, 512], 128)
+
+    hypermodel = hypermodels.get("mlp")
+    hp = with_values(space_of("mlp"), batch_size=256, num_layers=1, units_1=32)
+    model = hypermodel.build(hp)
+    rates, batches = [], []
+    record = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: rates.append(float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))),
+        on_train_batch_end=lambda batch, logs: batches.append(batch),
+    )
+    x = tiny_data.x_train.reshape(-1, 784).astype("float32") / 255
+    hypermodel.fit(hp, model, x, tiny_data.y_train, epochs=4, verbose=0, callbacks=[record])
+    assert max(batches) + 1 == 2  # 400 digits in batches of 256
+    assert rates == pytest.approx([1e-3 * 0.5 * (1 + math.cos(math.pi * epoch / 4)) for epoch in range(4)])
 
 
 def test_gridsearchcv_space(space_of):
