@@ -170,6 +170,34 @@ TimeBudgetOpt = Annotated[
         show_default=False,
     ),
 ]
+CvOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--cv", metavar="K",
+        help="Score each trial by stratified K-fold cross-validation on all the training digits: train "
+        "K models, each scored on the fold it did not see; the trial's score is their mean, and the "
+        "summary shows the spread. K times slower. Default: one validation split.",
+        show_default=False,
+    ),
+]
+FixOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fix", metavar="NAME=VALUE",
+        help="Pin a hyperparameter to a value instead of tuning it (repeatable), e.g. --fix batch_size=256. "
+        "See `kerastune space HYPERMODEL` for the names and ranges.",
+        show_default=False,
+    ),
+]
+OnlyOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--only", metavar="NAME",
+        help="Tune only this hyperparameter (repeatable); the others stay at their defaults, or at their "
+        "--fix value. For tuning one hyperparameter at a time.",
+        show_default=False,
+    ),
+]
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="Print nothing but the summary at the end (and errors).")
 ]
@@ -296,6 +324,9 @@ def random(
     max_consecutive_failures: MaxFailuresOpt = None,
     early_stopping: EarlyStoppingOpt = None,
     time_budget: TimeBudgetOpt = None,
+    cv: CvOpt = None,
+    fix: FixOpt = None,
+    only: OnlyOpt = None,
     no_tensorboard: NoTensorBoardOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -329,6 +360,9 @@ def hyperband(
     max_consecutive_failures: MaxFailuresOpt = None,
     early_stopping: EarlyStoppingOpt = None,
     time_budget: TimeBudgetOpt = None,
+    cv: CvOpt = None,
+    fix: FixOpt = None,
+    only: OnlyOpt = None,
     no_tensorboard: NoTensorBoardOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -365,6 +399,9 @@ def bayesian(
     max_consecutive_failures: MaxFailuresOpt = None,
     early_stopping: EarlyStoppingOpt = None,
     time_budget: TimeBudgetOpt = None,
+    cv: CvOpt = None,
+    fix: FixOpt = None,
+    only: OnlyOpt = None,
     no_tensorboard: NoTensorBoardOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -398,6 +435,9 @@ def grid(
     max_consecutive_failures: MaxFailuresOpt = None,
     early_stopping: EarlyStoppingOpt = None,
     time_budget: TimeBudgetOpt = None,
+    cv: CvOpt = None,
+    fix: FixOpt = None,
+    only: OnlyOpt = None,
     no_tensorboard: NoTensorBoardOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -445,6 +485,51 @@ def evaluate(
 ProjectArg = Annotated[
     Path, typer.Argument(metavar="PROJECT_DIR", help="A project folder a search wrote, e.g. tuning/random-mlp.")
 ]
+
+
+@app.command()
+def export(
+    project_dir: ProjectArg,
+    epochs: Annotated[
+        int | None,
+        typer.Option("--epochs", help="Epochs to retrain for. Default: the epoch at which the best trial "
+                     "scored best (counted from its start).", show_default=False),
+    ] = None,
+    output_file: Annotated[
+        Path | None,
+        typer.Option("--output", help="The .keras file to write (default PROJECT_DIR/best_model.keras); its "
+                     "test accuracy goes beside it, in the same name with .json.", show_default=False),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Data to retrain and test on instead of the data the search recorded.",
+                     show_default=False),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier export of the same name.")] = False,
+) -> None:
+    """Retrain the best configuration on all the training digits, save it, and measure it on the test set.
+
+    The search scored its trials on part of the training digits; the exported model learns from all
+    of them (the validation split included). The saved model takes MNIST images as they come
+    (28x28, pixels 0-255): keras.saving.load_model opens it, no kerastune needed.
+    Example: kerastune export tuning/hyperband-mlp --output mnist.keras
+    """
+    from app.exporter import DEFAULT_NAME, check_destination, export_project, report_path
+
+    model_file = output_file if output_file is not None else project_dir / DEFAULT_NAME
+    if project_dir.is_dir():
+        check_destination(model_file, overwrite)  # before TensorFlow loads
+    import_tensorflow_quietly()
+    from tuners.data import load_mnist
+
+    started = time.monotonic()
+    dataset = load_mnist(data) if data else None
+    result = export_project(project_dir, model_file, epochs=epochs, data=dataset, overwrite=overwrite,
+                            on_start=output.export_started, on_epoch=output.export_epoch)
+    output.say(f"Saved {result.model_file}: it takes {result.input}.")
+    output.say(f"Test accuracy {result.test_accuracy:.4f} on {result.test_digits:,} test digits, measured on the "
+               f"saved model reopened with keras.saving.load_model (written to {report_path(model_file)}). "
+               f"Took {output.format_duration(time.monotonic() - started)}.")
 
 
 @app.command()
@@ -515,6 +600,7 @@ def _search(
     tensorboard = not options.pop("no_tensorboard")
     budget = options.pop("time_budget")
     budget_s = None if budget is None else parse_duration(budget)
+    options["fix"] = parse_fix_options(options["fix"])
     # option errors first, before anything slow
     config = SearchConfig(tuner=tuner, tensorboard=tensorboard, time_budget=budget_s, **options)
     mode = run_mode(workers, oracle, role.value if role else None, worker_id, config.overwrite)
@@ -534,10 +620,7 @@ def _search(
     search = Search(config, dataset)
     say = (lambda message: None) if quiet else output.say
     say(f"Data: {dataset.summary()}")
-    say(
-        f"Trials fit on {search.data_info['fit']:,} digits and are scored on {search.data_info['validation']:,} "
-        f"held-out training digits (stratified, seed {search.options['seed']}); the test set is not used."
-    )
+    say(output.scoring(search))
     objective = search.options["objective"].partition(":")[0]
     # with --verbose, Keras's progress bars take the place of the live status line
     progress = SearchProgress(objective, search.max_trials, mode.workers, quiet=quiet, live=not config.verbose)
@@ -577,6 +660,21 @@ def _search(
     if json_file:
         output.write_json(json_file, summary.to_dict())
         output.say(f"Wrote {json_file}")
+
+
+def parse_fix_options(texts: list[str] | None) -> dict[str, str] | None:
+    """`--fix NAME=VALUE` texts as {NAME: VALUE}; the values are checked against the search space later."""
+    fixed: dict[str, str] = {}
+    for text in texts or []:
+        name, equals, value = text.partition("=")
+        name, value = name.strip(), value.strip()
+        if not equals or not name or not value:
+            raise typer.BadParameter(f"{text!r}: write NAME=VALUE, e.g. --fix batch_size=256", param_hint="--fix")
+        if name in fixed and fixed[name] != value:
+            raise typer.BadParameter(f"{name} is fixed twice ({fixed[name]} and {value}): keep one",
+                                     param_hint="--fix")
+        fixed[name] = value
+    return fixed or None
 
 
 def main() -> None:

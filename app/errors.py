@@ -29,6 +29,7 @@ _USAGE_ERRORS = (
 _KNOWN_FAILURES = (
     ("tuners.search", "TrialsFailedError"),
     ("tuners.parallel", "WorkersFailedError"),
+    ("app.exporter", "ExportError"),
 )
 
 

@@ -43,6 +43,13 @@ def format_score(score: float | None) -> str:
     return "-" if score is None else f"{score:.4f}"
 
 
+def score_text(trial: Any) -> str:
+    """A trial's score, with the spread over its folds under --cv: `0.9712 ± 0.0021`."""
+    if trial.spread is None:
+        return format_score(trial.score)
+    return f"{format_score(trial.score)} ± {trial.spread:.4f}"
+
+
 def format_duration(seconds: float) -> str:
     seconds = int(round(seconds))
     hours, rest = divmod(seconds, 3600)
@@ -65,10 +72,13 @@ def announcement(search: Any, mode: Any) -> str:
         budget = f"up to {plural(options['max_epochs'], 'epoch')} per model, factor {options['factor']}"
     else:
         trials = "the whole grid" if search.max_trials is None else plural(search.max_trials, "trial")
-        budget = f"{trials} of {plural(options['epochs'], 'epoch')}"
+        epochs = "tuned epochs" if "epochs" in search.space_order else plural(options["epochs"], "epoch")
+        budget = f"{trials} of {epochs}"
+    batch = "tuned batch size" if "batch_size" in search.space_order else f"batch {options['batch_size']}"
+    cv = f", {options['cv']}-fold cross-validation" if options.get("cv") else ""
     what = (
-        f"{config.tuner} search of {config.hypermodel!r}: {budget}, batch {options['batch_size']}, "
-        f"objective {options['objective']}, {_how(mode)}"
+        f"{config.tuner} search of {config.hypermodel!r}: {budget}{cv}, {batch}, "
+        f"objective {options['objective']}, {_how(mode)}{pinned(options)}"
     )
     if search.resumed:
         done = plural(search.trials_before, "trial")
@@ -76,6 +86,31 @@ def announcement(search: Any, mode: Any) -> str:
     if search.discarding:
         return f"Discarding {search.discarding} (--overwrite), then starting afresh: {what}"
     return f"Starting {config.project_dir}: {what}"
+
+
+def scoring(search: Any) -> str:
+    """How the trials of a search are scored: on a validation split, or by cross-validation."""
+    info, seed = search.data_info, search.options["seed"]
+    if search.options["cv"]:
+        return (
+            f"Trials are scored by {search.options['cv']}-fold cross-validation (stratified, seed {seed}): each "
+            f"model fits on {info['fit']:,} training digits and is scored on the other {info['validation']:,}; "
+            "the test set is not used."
+        )
+    return (
+        f"Trials fit on {info['fit']:,} digits and are scored on {info['validation']:,} held-out training "
+        f"digits (stratified, seed {seed}); the test set is not used."
+    )
+
+
+def pinned(options: dict[str, Any]) -> str:
+    """`; fixed batch_size=256; tuning only learning_rate`, or nothing when nothing is pinned."""
+    text = ""
+    if options.get("fix"):
+        text += f"; fixed {format_hyperparameters(options['fix'])}"
+    if options.get("only"):
+        text += f"; tuning only {', '.join(options['only'])}"
+    return text
 
 
 def interrupted(summary: Any) -> str:
@@ -107,7 +142,7 @@ def trial_line(event: Any, objective: str) -> str:
     of = f"/{event.planned}" if event.planned else ""  # "[3/10]": the third finished trial of ten
     trial = event.trial
     if trial.status == "COMPLETED":
-        outcome = f"{objective} {format_score(trial.score)}"
+        outcome = f"{objective} {score_text(trial)}"
     else:
         outcome = f"{trial.status.lower()}: {trial.message or 'no reason recorded'}"
     best = f"best {format_score(event.best.score)} (trial {event.best.trial_id})" if event.best else "best -"
@@ -136,8 +171,8 @@ def print_search_summary(summary: Any) -> None:
     for column in ("rank", "trial", summary.objective, "best epoch", "hyperparameters"):
         table.add_column(column, overflow="fold")
     for rank, trial in enumerate(summary.best_trials, start=1):
-        epoch = "-" if trial.best_step is None else str(trial.best_step + 1)
-        table.add_row(str(rank), trial.trial_id, format_score(trial.score), epoch,
+        epoch = "-" if trial.best_epoch is None else str(trial.best_epoch)
+        table.add_row(str(rank), trial.trial_id, score_text(trial), epoch,
                       format_hyperparameters(trial.hyperparameters))
     console().print(table)
     say(f"Project: {summary.project_dir}  (test accuracy: kerastune evaluate {summary.project_dir})")
@@ -164,10 +199,25 @@ def print_evaluation(evaluation: Any) -> None:
     console().print(table)
 
 
+def export_started(export: Any) -> None:
+    """What `kerastune export` is about to train."""
+    say(f"Data: {export.data['summary']}")
+    score = "" if export.val_score is None else f" ({export.objective} {format_score(export.val_score)})"
+    say(f"Retraining trial {export.trial_id} of {export.project_dir}{score} on all {export.trained_on:,} training "
+        f"digits for {plural(export.epochs, 'epoch')} ({export.epochs_from}), batch {export.batch_size}: "
+        f"{format_hyperparameters(export.hyperparameters)}")
+
+
+def export_epoch(epoch: int, epochs: int, logs: dict[str, float]) -> None:
+    metrics = "  ".join(f"{name} {value:.4f}" for name, value in logs.items() if name in ("loss", "accuracy"))
+    say(f"epoch {epoch}/{epochs}  {metrics}")
+
+
 def report_rows(report: Any) -> tuple[list[str], list[list[str]]]:
     """The report as a header and rows of text, one column per hyperparameter."""
     names = [h.name for h in report.hyperparameters]
-    header = ["rank", "trial", "status", report.objective, "best epoch", "duration (s)", *names, "reason"]
+    spread = [f"spread ({report.cv} folds)"] if report.cv else []
+    header = ["rank", "trial", "status", report.objective, *spread, "best epoch", "duration (s)", *names, "reason"]
     rows = []
     for rank, row in enumerate(report.trials, start=1):
         rows.append([
@@ -175,6 +225,7 @@ def report_rows(report: Any) -> tuple[list[str], list[list[str]]]:
             row.trial_id,
             row.status,
             "" if row.score is None else f"{row.score:.6g}",
+            *(["" if row.spread is None else f"{row.spread:.4g}"] if report.cv else []),
             "" if row.best_epoch is None else str(row.best_epoch),
             "" if row.duration_s is None else f"{row.duration_s:.1f}",
             *("" if name not in row.hyperparameters else format_value(row.hyperparameters[name]) for name in names),

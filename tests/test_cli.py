@@ -38,7 +38,8 @@ def test_help_does_not_import_tensorflow(args: list[str]) -> None:
 
 
 def test_every_command_help_has_an_example() -> None:
-    for command in ("models", "space", "random", "hyperband", "bayesian", "grid", "evaluate", "report", "dashboard"):
+    for command in ("models", "space", "random", "hyperband", "bayesian", "grid", "evaluate", "export", "report",
+                    "dashboard"):
         result = run(command, "--help")
         assert result.exit_code == 0
         assert "Example: kerastune " + command in result.stdout
@@ -223,6 +224,37 @@ CASES = {
     "dashboard without logs": lambda i: (["dashboard", i.project_without_logs()], "--no-tensorboard"),
     "dashboard bad port": lambda i: (["dashboard", i.project(), "--port", "70000"], "--port must be between"),
     "evaluate missing data": lambda i: (["evaluate", i.project(), "--data", i.tmp / "nope.npz"], "no such file"),
+    # --cv, --fix, --only
+    "one fold": lambda i: (["random", "mlp", "--cv", "1", *i.common], "--cv must be >= 2"),
+    "folds and split": lambda i: (["random", "mlp", "--cv", "3", "--validation-split", "0.2", *i.common],
+                                  "leave out --validation-split"),
+    "more folds than digits of a class": lambda i: (["random", "mlp", "--cv", "50", *i.common],
+                                                    "needs at least 50 digits of each class"),
+    "fix unknown name": lambda i: (["random", "mlp", "--fix", "unit_1=64", *i.common], "did you mean 'units_1'"),
+    "fix out of range": lambda i: (["random", "mlp", "--fix", "units_1=5000", *i.common], "out of range"),
+    "fix not a choice": lambda i: (["random", "mlp", "--fix", "activation=softplus", *i.common], "is one of"),
+    "fix not a number": lambda i: (["random", "mlp", "--fix", "dropout=high", *i.common], "is a number"),
+    "fix without value": lambda i: (["random", "mlp", "--fix", "batch_size", *i.common], "NAME=VALUE"),
+    "fix twice": lambda i: (["random", "mlp", "--fix", "dropout=0.1", "--fix", "dropout=0.2", *i.common],
+                            "fixed twice"),
+    "only unknown name": lambda i: (["random", "mlp", "--only", "lr", *i.common], "no hyperparameter 'lr'"),
+    "only a switched-off layer": lambda i: (["random", "mlp", "--only", "units_3", *i.common],
+                                            "add --only num_layers"),
+    "only and fix the same": lambda i: (["random", "mlp", "--only", "dropout", "--fix", "dropout=0.1", *i.common],
+                                        "contradict"),
+    "batch size the space tunes": lambda i: (["random", "mlp", "--batch-size", "64", *i.common],
+                                             "--fix batch_size=64"),
+    "resume with another fix": lambda i: (i.project() and ["random", "mlp", "--fix", "dropout=0.1", *i.common],
+                                          "was searched without --fix"),
+    # export
+    "export missing": lambda i: (["export", i.tmp / "nowhere"], "no project"),
+    "export not a project": lambda i: (["export", i.tmp], "not a kerastune project"),
+    "export not .keras": lambda i: (["export", i.project(), "--output", i.tmp / "model.h5"], "name a .keras file"),
+    "export folder missing": lambda i: (["export", i.project(), "--output", i.tmp / "no" / "m.keras"],
+                                        "does not exist"),
+    "export over a file": lambda i: (["export", i.project(), "--output", i.file("m.keras", b"mine")],
+                                     "exists: use --overwrite"),
+    "export zero epochs": lambda i: (["export", i.project(), "--epochs", "0"], "--epochs must be >= 1"),
 }
 
 

@@ -29,6 +29,9 @@ EXPERIMENT_OPTIONS = (
     "alpha",
     "beta",
     "early_stopping",
+    "cv",
+    "fix",
+    "only",
 )
 
 
@@ -58,6 +61,9 @@ class SearchConfig:
     verbose: bool = False  # Keras's own progress bars during training
     early_stopping: int | None = None  # patience in epochs, on the objective; None: off
     time_budget: float | None = None  # seconds after which no new trial starts; None: no limit
+    cv: int | None = None  # score each trial by stratified K-fold cross-validation; None: one validation split
+    fix: dict[str, Any] | None = None  # --fix NAME=VALUE: hyperparameters pinned to a value
+    only: list[str] | None = None  # --only NAME: the hyperparameters tuned; the others stay at their defaults
     # Hyperband
     max_epochs: int | None = None
     factor: int | None = None
@@ -80,6 +86,11 @@ class SearchConfig:
                        "max_consecutive_failures", "early_stopping"):
             _check_at_least(option, getattr(self, option), 1)
         _check_at_least("factor", self.factor, 2)
+        _check_at_least("cv", self.cv, 2)
+        if self.cv is not None and self.validation_split is not None:
+            raise ConfigError(
+                "--cv scores each trial on folds of all the training digits: leave out --validation-split"
+            )
         _check_at_least("num_initial_points", self.num_initial_points, 1)
         _check_at_least("seed", self.seed, 0)
         split = self.validation_split
@@ -133,6 +144,9 @@ def default_options(tuner: str, fit_defaults: dict[str, int]) -> dict[str, Any]:
         "alpha": 1e-4 if tuner == "bayesian" else None,
         "beta": 2.6 if tuner == "bayesian" else None,
         "early_stopping": None,  # train every trial for all its epochs
+        "cv": None,  # score on one held-out validation split
+        "fix": {},
+        "only": [],
     }
 
 

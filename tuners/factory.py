@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import math
 import shutil
 import time
@@ -13,12 +14,13 @@ from typing import Any
 
 import keras
 import keras_tuner as kt
-from keras_tuner.src.engine import metrics_tracking
+from keras_tuner.src.engine import metrics_tracking, tuner_utils
 
 from tuners.config import ConfigError
 from tuners.keras_tuner_fixes import atomic_state_files, quiet_failed_trials
 from tuners.project import LOGS_NAME, ProjectError, write_atomically
 from tuners.tf_memory import forget_custom_gradients
+from tuners.trials import FOLDS_FILE
 
 TrialListener = Callable[[Any, float], None]
 
@@ -61,7 +63,10 @@ class _Reporting:
     it reloads a project."""
 
     listener: TrialListener | None = None
+    # --cv: (fit indices, held-out indices) per fold; None scores on the validation data given to fit
+    cv_folds: list[tuple[Any, Any]] | None = None
     _trial_started = 0.0
+    _fold: int | None = None  # the fold being trained, under --cv
 
     def on_trial_begin(self, trial: Any) -> None:
         self._trial_started = time.monotonic()
@@ -70,7 +75,34 @@ class _Reporting:
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
         kwargs["callbacks"] = [*kwargs.get("callbacks", []), FailOnNonFiniteLoss()]
         with forget_custom_gradients():  # or memory grows with every trial (see tuners.tf_memory)
+            if self.cv_folds:
+                return self._cross_validate(trial, *args, **kwargs)
             return super().run_trial(trial, *args, **kwargs)
+
+    def _cross_validate(self, trial: Any, x: Any, y: Any, **kwargs: Any) -> list[Any]:
+        """Train on each fold's fit part, score on its held-out part; keras-tuner averages the
+        histories (as it does executions), so the trial's score is the mean over the folds."""
+        histories: list[Any] = []
+        per_fold = []
+        for fold, (fit, held_out) in enumerate(self.cv_folds):
+            self._fold = fold
+            fold_kwargs = dict(kwargs, validation_data=(x[held_out], y[held_out]))
+            results = super().run_trial(trial, x[fit], y[fit], **fold_kwargs)
+            histories += results
+            per_fold.append(results)
+        self._fold = None
+        objective = self.oracle.objective
+        folds = {
+            "scores": [float(tuner_utils.convert_to_metrics_dict(r, objective)[objective.name]) for r in per_fold],
+            "best_epochs": [tuner_utils.get_best_step(r, objective) + 1 for r in per_fold],
+        }
+        write_atomically(Path(self.get_trial_dir(trial.trial_id)) / FOLDS_FILE, json.dumps(folds) + "\n")
+        return histories
+
+    def _get_tensorboard_dir(self, logdir: Any, trial_id: Any, execution: int) -> str:
+        if self._fold is None:
+            return super()._get_tensorboard_dir(logdir, trial_id, execution)
+        return str(Path(logdir) / str(trial_id) / f"fold{self._fold}-execution{execution}")
 
     def reload(self) -> None:
         super().reload()
@@ -113,7 +145,22 @@ class RandomSearch(_Reporting, kt.RandomSearch):
 
 
 class Hyperband(_Reporting, kt.Hyperband):
-    """keras-tuner's Hyperband, reporting each trial."""
+    """keras-tuner's Hyperband, reporting each trial.
+
+    Under --cv its trials train from scratch: a trial that went on from an earlier trial's weights
+    would be scored on held-out digits that those weights were trained on (in the earlier trial's
+    other folds).
+    """
+
+    def _build_hypermodel(self, hp: Any) -> Any:
+        if self.cv_folds:
+            return kt.Tuner._build_hypermodel(self, hp)
+        return super()._build_hypermodel(hp)
+
+    def _build_and_fit_model(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.cv_folds:
+            kwargs["initial_epoch"] = 0
+        return super()._build_and_fit_model(trial, *args, **kwargs)
 
 
 class BayesianOptimization(_Reporting, kt.BayesianOptimization):
@@ -157,6 +204,7 @@ def build_tuner(
     *,
     max_trials: int | None,
     listener: TrialListener | None = None,
+    hyperparameters: kt.HyperParameters | None = None,
 ) -> Any:
     """A keras-tuner tuner for `project_dir`, reloading the project there if there is one.
 
@@ -172,6 +220,7 @@ def build_tuner(
         seed=options["seed"],
         directory=str(Path(project_dir).parent),
         project_name=Path(project_dir).name,
+        hyperparameters=hyperparameters,  # the space to search (with pinned values), else the hypermodel's
     )
     if tuner == "hyperband":
         specific = {"max_epochs": options["max_epochs"], "factor": options["factor"]}

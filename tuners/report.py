@@ -10,6 +10,7 @@ from typing import Any
 
 from tuners.lock import search_running
 from tuners.project import check_project_files, finished_trials, load_project
+from tuners.trials import best_epoch, read_folds, spread
 
 STATUS_ORDER = {"completed": 0, "running": 1, "interrupted": 2, "failed": 3}
 
@@ -25,6 +26,7 @@ class TrialRow:
     duration_s: float | None
     hyperparameters: dict[str, Any]
     message: str = ""
+    spread: float | None = None  # under --cv: standard deviation of the fold scores
 
 
 @dataclass
@@ -42,6 +44,7 @@ class Report:
     objective: str
     direction: str  # "max" or "min"
     running: bool  # a search holds the project's lock now
+    cv: int | None = None  # the folds of a cross-validated search
     trials: list[TrialRow] = field(default_factory=list)  # best first
     end_order: list[str] = field(default_factory=list)  # ids in the order the trials finished
     hyperparameters: list[Hyperparameter] = field(default_factory=list)
@@ -70,11 +73,16 @@ def load_report(project_dir: Path) -> Report:
     objective = manifest.get("options", {}).get("objective", "val_accuracy")
     name, _, direction = objective.partition(":")
     durations = manifest.get("trials", {})
+    cv = manifest.get("options", {}).get("cv")
     running = search_running(project_dir)
-    files = [json.loads(path.read_text()) for path in project_dir.glob("trial_*/trial.json")]
+    paths = sorted(project_dir.glob("trial_*/trial.json"))
+    files = [json.loads(path.read_text()) for path in paths]
     trials, spaces = [], {}
-    for trial in files:
-        trials.append(_row(trial, durations, running))
+    for path, trial in zip(paths, files, strict=True):
+        row = _row(trial, durations, running, cv)
+        folds = read_folds(path.parent) if cv and row.status == "completed" else None
+        row.spread = spread(folds["scores"]) if folds else None
+        trials.append(row)
         for item in trial.get("hyperparameters", {}).get("space", []):
             config = item.get("config", {})
             if not config.get("name", "").startswith("tuner/"):
@@ -96,13 +104,14 @@ def load_report(project_dir: Path) -> Report:
         objective=name,
         direction=direction,
         running=running,
+        cv=cv,
         trials=trials,
         end_order=[str(t) for t in finished_trials(project_dir)],
         hyperparameters=sorted(spaces.values(), key=lambda h: order.index(h.name) if h.name in order else len(order)),
     )
 
 
-def _row(trial: dict[str, Any], durations: dict[str, Any], running: bool) -> TrialRow:
+def _row(trial: dict[str, Any], durations: dict[str, Any], running: bool, cv: int | None) -> TrialRow:
     status = str(trial.get("status", "")).lower()
     if status in ("running", "idle", "invalid"):
         status = "running" if running else "interrupted"
@@ -119,7 +128,7 @@ def _row(trial: dict[str, Any], durations: dict[str, Any], running: bool) -> Tri
         trial_id=trial_id,
         status=status,
         score=score,
-        best_epoch=best_step + 1 if status == "completed" and best_step is not None else None,
+        best_epoch=best_epoch(best_step, values, bool(cv)) if status == "completed" else None,
         duration_s=(durations.get(trial_id) or {}).get("duration_s"),
         hyperparameters={k: v for k, v in values.items() if not k.startswith("tuner/")},
         message=message[-1] if message else "",

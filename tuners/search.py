@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import time
@@ -33,6 +34,7 @@ from tuners.project import (
     remove_partial_writes,
     write_manifest,
 )
+from tuners.trials import best_epoch, read_folds, spread
 
 TOP_TRIALS = 5
 
@@ -49,18 +51,27 @@ class TrialResult:
     status: str
     hyperparameters: dict[str, Any]
     score: float | None
-    best_step: int | None
+    best_step: int | None  # keras-tuner's: 0-based, from the start of the trial's own fit
     message: str = ""
+    best_epoch: int | None = None  # epochs a model of this configuration trains to its best score
+    fold_scores: list[float] | None = None  # under --cv: the score on each fold (`score` is their mean)
+    spread: float | None = None  # under --cv: the standard deviation of the fold scores
 
     @classmethod
-    def from_trial(cls, trial: Any, order: list[str] | None = None) -> TrialResult:
-        """`order`: hyperparameter names in the order to show them (the search space's)."""
+    def from_trial(
+        cls, trial: Any, order: list[str] | None = None, project_dir: Path | None = None, cv: int | None = None
+    ) -> TrialResult:
+        """`order`: hyperparameter names in the order to show them (the search space's);
+        `project_dir` and `cv`: where to find the fold scores of a cross-validated trial."""
         # without Hyperband's bookkeeping entries ("tuner/...")
         active = trial.hyperparameters.values
         names = dict.fromkeys(order or [])
         names.update(dict.fromkeys(active))
         values = {n: active[n] for n in names if n in active and not n.startswith("tuner/")}
         score = trial.score if trial.score is not None and math.isfinite(trial.score) else None
+        folds = read_folds(Path(project_dir) / f"trial_{trial.trial_id}") if cv and project_dir else None
+        completed = str(trial.status) == "COMPLETED"
+        fold_scores = folds["scores"] if folds and completed else None
         return cls(
             trial_id=str(trial.trial_id),
             status=str(trial.status),
@@ -68,6 +79,9 @@ class TrialResult:
             score=score,
             best_step=trial.best_step,
             message=last_line(trial.message),
+            best_epoch=best_epoch(trial.best_step, active, bool(cv)) if completed else None,
+            fold_scores=fold_scores,
+            spread=spread(fold_scores),
         )
 
 
@@ -117,9 +131,14 @@ class Search:
         self.data = data
         self.hypermodel = hypermodels.get(config.hypermodel)
         space = hypermodel_space(self.hypermodel, config.hypermodel)
-        self.space = hypermodels.describe_space(space)
+        self.space = hypermodels.describe_space(space)  # the whole space: a resume checks it is unchanged
         self.space_order = [row["name"] for row in self.space]
-        self.grid_size = hypermodels.grid_size(space)
+        check_fit_options(config, self.space_order)
+        self.config = config = dataclasses.replace(
+            config,
+            fix=hypermodels.parse_fixed(space, config.fix) if config.fix else None,
+            only=sorted(set(config.only)) if config.only else None,
+        )
         check_writable_location(config.project_dir)
         self.discarding = _discarding(config)
         self.previous = _previous_manifest(config)
@@ -131,19 +150,31 @@ class Search:
         previous_options = self.previous["options"] if self.previous else None
         options = resolve_options(config, hypermodels.fit_defaults(self.hypermodel), previous_options)
         parse_objective(options["objective"])
-        x_fit, y_fit, x_val, y_val = split_validation(
-            data.x_train, data.y_train, options["validation_split"], seed=options["seed"]
-        )
-        options["validation_split"] = len(y_val)
-        if previous_options and previous_options["validation_split"] != len(y_val):
-            raise ProjectError(_changed_message(config, "validation_split", previous_options, len(y_val)))
+        options["fix"], options["only"] = options["fix"] or {}, options["only"] or []
+        # what is searched: the space with --fix and --only applied
+        self.searched_space = hypermodels.pinned_space(space, options["fix"], options["only"])
+        self.grid_size = hypermodels.grid_size(self.searched_space)
+        if options["cv"]:
+            self.folds = cross_validation_folds(data.y_train, options["cv"], options["seed"])
+            x_fit, y_fit, x_val, y_val = data.x_train, data.y_train, None, None
+            options["validation_split"] = None
+            fit_count, validation_count = len(self.folds[0][0]), len(self.folds[0][1])
+        else:
+            self.folds = None
+            x_fit, y_fit, x_val, y_val = split_validation(
+                data.x_train, data.y_train, options["validation_split"], seed=options["seed"]
+            )
+            options["validation_split"] = len(y_val)
+            if previous_options and previous_options["validation_split"] != len(y_val):
+                raise ProjectError(_changed_message(config, "validation_split", previous_options, len(y_val)))
+            fit_count, validation_count = len(y_fit), len(y_val)
         self.options = options
         self.max_trials = _max_trials(config, self.previous, self.grid_size)
         self.data_info = {
             **data.describe(),
             "summary": data.summary(),
-            "fit": len(y_fit),
-            "validation": len(y_val),
+            "fit": fit_count,
+            "validation": validation_count,
         }
         if self.previous and self.previous.get("data", {}).get("train") != self.data_info["train"]:
             raise ProjectError(
@@ -166,8 +197,11 @@ class Search:
         return prepare_images(x_fit, spec.input_shape), encode_labels(y_fit, spec)
 
     @functools.cached_property
-    def validation_data(self) -> tuple[np.ndarray, np.ndarray]:
+    def validation_data(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The held-out split that scores trials; None under --cv, where each fold holds out its own."""
         _, _, x_val, y_val = self._split
+        if y_val is None:
+            return None
         spec = hypermodels.data_spec(self.hypermodel)
         return prepare_images(x_val, spec.input_shape), encode_labels(y_val, spec)
 
@@ -177,13 +211,16 @@ class Search:
 
         self.started = time.monotonic()
         keras.utils.set_random_seed(self.options["seed"])
-        return build_tuner(
+        tuner = build_tuner(
             self.config.tuner,
             self.hypermodel,
             self.options,
             self.config.project_dir,
             max_trials=self.max_trials,
+            hyperparameters=self.searched_space,
         )
+        tuner.cv_folds = self.folds
+        return tuner
 
     def start(self) -> Any:
         """What a chief or an in-process search does first: take the project's lock (one writer per
@@ -212,11 +249,12 @@ class Search:
     def fit_kwargs(self, on_epoch: Callable[[int, int], None] | None = None) -> dict[str, Any]:
         """What `tuner.search` passes on to `model.fit`, besides the data."""
         kwargs: dict[str, Any] = {
-            "validation_data": self.validation_data,
             "batch_size": self.options["batch_size"],
             "verbose": 1 if self.config.verbose else 0,
             "callbacks": [],
         }
+        if self.validation_data is not None:
+            kwargs["validation_data"] = self.validation_data
         if self.options["epochs"] is not None:
             kwargs["epochs"] = self.options["epochs"]
         if self.config.tensorboard:
@@ -247,12 +285,15 @@ class Search:
         return TrialEvent(
             number=number,
             planned=self.planned,
-            trial=TrialResult.from_trial(trial, self.space_order),
-            best=TrialResult.from_trial(best[0], self.space_order) if best else None,
+            trial=self.result(trial),
+            best=self.result(best[0]) if best else None,
             duration_s=duration,
             elapsed_s=time.monotonic() - self.started,
             worker=worker,
         )
+
+    def result(self, trial: Any) -> TrialResult:
+        return TrialResult.from_trial(trial, self.space_order, self.config.project_dir, self.options["cv"])
 
     def record(self, event: TrialEvent) -> None:
         """Keep a finished trial's duration and worker in the manifest (keras-tuner does not record them)."""
@@ -354,7 +395,7 @@ class Search:
             planned=self.planned,
             wall_time_s=wall_time,
             time_budget_spent=self.budget_spent,
-            best_trials=[TrialResult.from_trial(t, self.space_order) for t in best],
+            best_trials=[self.result(t) for t in best],
         )
 
 
@@ -393,6 +434,33 @@ def failure_reason(project_dir: Path, trial: Any) -> str:
         return ""
 
 
+def check_fit_options(config: SearchConfig, space_names: list[str]) -> None:
+    """Refuse --batch-size or --epochs for a space that tunes that fit argument itself."""
+    for option in ("batch_size", "epochs"):
+        value = getattr(config, option)
+        if value is not None and option in space_names:
+            flag = "--" + option.replace("_", "-")
+            raise ConfigError(
+                f"{config.hypermodel!r} tunes {option} itself: pin it with --fix {option}={value} "
+                f"instead of {flag}"
+            )
+
+
+def cross_validation_folds(y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """K stratified, disjoint folds of the training digits as (fit indices, held-out indices), seeded."""
+    from sklearn.model_selection import StratifiedKFold
+
+    counts = np.bincount(np.asarray(y))
+    smallest = int(counts[counts > 0].min())
+    if smallest < k:
+        raise ConfigError(
+            f"--cv {k} needs at least {k} digits of each class, but one class has only {smallest}: "
+            "use fewer folds or more data"
+        )
+    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(y)), y))
+
+
 def hypermodel_space(hypermodel: Any, name: str) -> Any:
     """The hypermodel's whole search space, turning a failure of the user's build code into a clear error."""
     try:
@@ -428,10 +496,21 @@ def resolve_options(
 
 def _changed_message(config: SearchConfig, name: str, previous: dict[str, Any], value: Any) -> str:
     flag = "--" + name.replace("_", "-")
+    old = previous.get(name)
+    was = f"without {flag}" if old in (None, {}, []) else f"with {flag} {_option_text(old)}"
     return (
-        f"{config.project_dir} was searched with {flag} {previous.get(name)}, not {value}: "
+        f"{config.project_dir} was searched {was}, not {flag} {_option_text(value)}: "
         f"resume with the same value, or use --overwrite / --name to start another search"
     )
+
+
+def _option_text(value: Any) -> str:
+    """An option's value as the command line writes it (`batch_size=64 units_1=512` for --fix)."""
+    if isinstance(value, dict):
+        return " ".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    return str(value)
 
 
 def _discarding(config: SearchConfig) -> str | None:

@@ -1,0 +1,206 @@
+"""The exporter: retrain a search's best configuration on all the training digits, save it as a
+`.keras` file that takes raw MNIST images, and measure it on the test set."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DEFAULT_NAME = "best_model.keras"
+IMAGE_SHAPE = (28, 28)
+INPUT_TEXT = "MNIST images as they come: shape (n, 28, 28), pixels 0-255; outputs 10 class scores"
+
+EpochListener = Callable[[int, int, dict[str, float]], None]
+
+
+class ExportError(RuntimeError):
+    """The retrained model could not be saved in a form that loads again."""
+
+
+@dataclass
+class Export:
+    """What `kerastune export` did: written next to the model as JSON, and printed."""
+
+    model_file: str
+    project_dir: str
+    hypermodel: str
+    trial_id: str
+    hyperparameters: dict[str, Any]
+    objective: str
+    val_score: float | None
+    epochs: int
+    epochs_from: str  # "--epochs", or which trial's best epoch
+    batch_size: int
+    trained_on: int  # training digits: the search's fit and validation parts together
+    test_digits: int
+    test_accuracy: float
+    train_time_s: float
+    input: str
+    data: dict[str, Any]
+    created: str
+    versions: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def report_path(model_file: Path) -> Path:
+    """Where the export's figures go: beside the model, same name, `.json`."""
+    return Path(model_file).with_suffix(".json")
+
+
+def check_destination(model_file: Path, overwrite: bool) -> None:
+    """Refuse, before any work, a destination that is not a `.keras` file or that would replace files."""
+    from tuners.config import ConfigError
+
+    model_file = Path(model_file)
+    if model_file.suffix != ".keras":
+        raise ConfigError(f"--output {model_file}: name a .keras file, e.g. best_model.keras")
+    parent = model_file.parent
+    if not parent.is_dir():
+        raise ConfigError(f"--output {model_file}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise ConfigError(f"--output {model_file}: folder {parent} is not writable")
+    for path in (model_file, report_path(model_file)):
+        if path.is_dir():
+            raise ConfigError(f"--output {model_file}: {path} is a directory")
+        if path.exists() and not overwrite:
+            raise ConfigError(f"{path} exists: use --overwrite to replace it, or --output to write elsewhere")
+
+
+def export_project(
+    project_dir: Path,
+    model_file: Path | None = None,
+    *,
+    epochs: int | None = None,
+    data: Any = None,
+    overwrite: bool = False,
+    on_start: Callable[[Export], None] | None = None,
+    on_epoch: EpochListener | None = None,
+) -> Export:
+    """Retrain the best completed trial of a project on all the training digits and save it.
+
+    Epochs: `epochs` if given, else the epoch at which the trial scored best. The saved model is
+    reloaded with `keras.saving.load_model` (safe mode) and that reloaded model is what is
+    measured on the test set.
+    """
+    import keras
+
+    import hypermodels
+    from tuners.config import ConfigError
+    from tuners.data import load_recorded, prepare_images
+    from tuners.factory import FailOnNonFiniteLoss, build_tuner
+    from tuners.noise import quiet_keras_noise
+    from tuners.project import ProjectError, check_project_files, load_project, now, package_versions
+    from tuners.search import TrialResult, encode_labels
+
+    if epochs is not None and epochs < 1:
+        raise ConfigError(f"--epochs must be >= 1, got {epochs}")
+    model_file = Path(model_file) if model_file is not None else Path(project_dir) / DEFAULT_NAME
+    manifest = load_project(project_dir)
+    check_project_files(project_dir)
+    check_destination(model_file, overwrite)
+    if data is None:
+        data = load_recorded(manifest.get("data", {}))
+    options = manifest["options"]
+    hypermodel = hypermodels.get(manifest["hypermodel"])
+    spec = hypermodels.data_spec(hypermodel)
+    tuner = build_tuner(manifest["tuner"], hypermodel, options, Path(project_dir), max_trials=options.get("max_trials"))
+    best = [t for t in tuner.oracle.get_best_trials(1) if str(t.status) == "COMPLETED"]
+    if not best:
+        raise ProjectError(f"{project_dir} has no completed trial yet: run or resume its search first")
+    trial = best[0]
+    result = TrialResult.from_trial(trial, [row["name"] for row in manifest.get("space", [])],
+                                    Path(project_dir), options.get("cv"))
+
+    hp = trial.hyperparameters.copy()
+    hp.values = {name: value for name, value in hp.values.items() if not name.startswith("tuner/")}
+    if epochs is None:
+        epochs = result.best_epoch or options.get("epochs") or options.get("max_epochs") or 1
+        epochs_from = f"the best epoch of trial {result.trial_id}"
+    else:
+        epochs_from = "--epochs"
+    if "epochs" in hp.values:
+        hp.values["epochs"] = epochs  # a space that tunes epochs: the retraining runs the count chosen here
+    batch_size = int(hp.values.get("batch_size", options["batch_size"]))
+
+    export = Export(
+        model_file=str(model_file), project_dir=str(project_dir), hypermodel=manifest["hypermodel"],
+        trial_id=result.trial_id, hyperparameters=result.hyperparameters, objective=tuner.oracle.objective.name,
+        val_score=result.score, epochs=int(epochs), epochs_from=epochs_from, batch_size=batch_size,
+        trained_on=len(data.y_train), test_digits=len(data.y_test), test_accuracy=float("nan"),
+        train_time_s=0.0, input=INPUT_TEXT, data={**data.describe(), "summary": data.summary()},
+        created=now(), versions=package_versions(),
+    )
+    if on_start is not None:
+        on_start(export)
+
+    callbacks: list[Any] = [FailOnNonFiniteLoss()]
+    if on_epoch is not None:
+        callbacks.append(keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: on_epoch(epoch + 1, export.epochs, dict(logs or {}))
+        ))
+    keras.utils.set_random_seed(options.get("seed", 0))
+    started = time.monotonic()
+    with quiet_keras_noise():
+        model = hypermodel.build(hp)
+        x_train = prepare_images(data.x_train, spec.input_shape)
+        hypermodel.fit(hp, model, x_train, encode_labels(data.y_train, spec), epochs=export.epochs,
+                       batch_size=batch_size, verbose=0, callbacks=callbacks)
+    export.train_time_s = time.monotonic() - started
+
+    export.test_accuracy = save_and_measure(raw_image_model(model, spec.input_shape), model_file, data)
+    from tuners.project import write_atomically
+
+    write_atomically(report_path(model_file), json.dumps(export.to_dict(), indent=2, default=str) + "\n")
+    return export
+
+
+def raw_image_model(model: Any, input_shape: tuple[int, ...]) -> Any:
+    """`model` behind the same preparation the search used (scale to [0, 1], reshape), so that
+    the saved model takes MNIST images as they come."""
+    import keras
+
+    return keras.Sequential(
+        [
+            keras.Input(shape=IMAGE_SHAPE, name="digits"),
+            keras.layers.Rescaling(1.0 / 255.0, name="scale_pixels"),
+            keras.layers.Reshape(tuple(input_shape), name="to_model_input"),
+            model,
+        ],
+        name="kerastune_export",
+    )
+
+
+def save_and_measure(model: Any, model_file: Path, data: Any) -> float:
+    """Save `model` to `model_file` in one step (a partial file is never left under that name),
+    reopen it with `keras.saving.load_model` in safe mode, and return its test accuracy."""
+    import keras
+
+    from tuners.noise import quiet_keras_noise
+
+    partial = model_file.with_name(f".{model_file.stem}.{os.getpid()}.partial.keras")
+    try:
+        model.save(partial)
+        try:
+            with quiet_keras_noise():
+                reloaded = keras.saving.load_model(partial)  # safe_mode=True: no arbitrary code runs
+                scores = reloaded.predict(data.x_test, batch_size=1024, verbose=0)
+        except Exception as error:
+            raise ExportError(
+                f"keras.saving.load_model cannot open the retrained model ({type(error).__name__}: "
+                f"{error}), so it was not kept; a custom layer of the hypermodel may need "
+                "@keras.saving.register_keras_serializable()"
+            ) from error
+        accuracy = float(np.mean(np.argmax(scores, axis=-1) == data.y_test))
+        os.replace(partial, model_file)
+    finally:
+        partial.unlink(missing_ok=True)
+    return accuracy

@@ -1,0 +1,128 @@
+"""Accuracy benchmark (issue 6): what kerastune's commands reach on the full MNIST, from an empty folder.
+
+Each scenario is a list of kerastune commands run one after another in a new empty folder. The
+last one is `kerastune export`, which retrains the best configuration on all 60,000 training digits
+and measures the saved model on the 10,000 test digits (which no trial saw). Wall time counts
+everything: TensorFlow start-up, search, retraining, saving, test.
+
+    .venv/bin/python bench/accuracy.py --data ../shared/data/mnist.npz --scenario quick
+    .venv/bin/python bench/accuracy.py --data ../shared/data/mnist.npz --scenario budget-30m
+    .venv/bin/python bench/accuracy.py --data ../shared/data/mnist.npz --scenario tutorial-gridsearchcv
+
+Prints one JSON line per command and a Markdown row per scenario; `--results FILE` appends the rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+KERASTUNE = str(Path(sys.executable).parent / "kerastune")
+
+# scenario -> commands ({data}: the --data file); the last exports the search's best model
+SCENARIOS: dict[str, list[str]] = {
+    # time to a model with test accuracy >= 0.98: target 5 minutes, search and export
+    "quick": [
+        "kerastune hyperband mlp --data {data} --max-epochs 10 --time-budget 2m --quiet",
+        "kerastune export tuning/hyperband-mlp",
+    ],
+    # the defaults, as a user who sets no tuning knob runs them
+    "defaults": [
+        "kerastune hyperband mlp --data {data} --quiet",
+        "kerastune export tuning/hyperband-mlp",
+    ],
+    # best test accuracy with a 30-minute search budget: target >= 0.986
+    "budget-30m": [
+        "kerastune hyperband mlp --data {data} --time-budget 30m --quiet",
+        "kerastune export tuning/hyperband-mlp",
+    ],
+    # the seed tutorials' own search spaces, through kerastune
+    "tutorial-gridsearchcv": [
+        "kerastune grid tutorial-gridsearchcv --data {data} --quiet",
+        "kerastune export tuning/grid-tutorial-gridsearchcv",
+    ],
+    "tutorial-kerastuner-random": [
+        "kerastune random tutorial-kerastuner --data {data} --max-trials 10 --epochs 5 --quiet",
+        "kerastune export tuning/random-tutorial-kerastuner",
+    ],
+    "tutorial-kerastuner-hyperband": [
+        "kerastune hyperband tutorial-kerastuner --data {data} --quiet",
+        "kerastune export tuning/hyperband-tutorial-kerastuner",
+    ],
+}
+
+
+def run_scenario(name: str, data: Path, workdir: Path) -> dict:
+    """Run a scenario's commands in `workdir`; return their times and the export's figures."""
+    steps = []
+    started = time.monotonic()
+    for template in SCENARIOS[name]:
+        command = template.format(data=data)
+        step_start = time.monotonic()
+        words = shlex.split(command)
+        completed = subprocess.run([KERASTUNE, *words[1:]], cwd=workdir, capture_output=True, text=True)
+        step = {"command": command, "seconds": round(time.monotonic() - step_start, 1),
+                "exit_code": completed.returncode}
+        print(json.dumps(step), flush=True)
+        if completed.returncode != 0:
+            sys.exit(f"{command} failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
+        steps.append({**step, "output": completed.stdout})
+    total = time.monotonic() - started
+    project = Path(workdir) / SCENARIOS[name][-1].split()[-1]
+    export = json.loads((project / "best_model.json").read_text())
+    manifest = json.loads((project / "kerastune.json").read_text())
+    summary = manifest["summary"]
+    return {
+        "scenario": name,
+        "commands": [s["command"] for s in steps],
+        "seconds": [s["seconds"] for s in steps],
+        "total_seconds": round(total, 1),
+        "trials": summary["trials_finished"],
+        "best_val": export["val_score"],
+        "best_trial": export["trial_id"],
+        "hyperparameters": export["hyperparameters"],
+        "export_epochs": export["epochs"],
+        "test_accuracy": export["test_accuracy"],
+        "machine": f"{platform.node()}, {os.cpu_count()} CPUs",
+    }
+
+
+def markdown_row(result: dict) -> str:
+    commands = "<br>".join(f"`{c}`" for c in result["commands"])
+    minutes = f"{result['total_seconds'] / 60:.1f} ({' + '.join(f'{s / 60:.1f}' for s in result['seconds'])})"
+    values = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                      for k, v in result["hyperparameters"].items())
+    return (f"| {result['scenario']} | {commands} | {minutes} | {result['trials']} | {result['best_val']:.4f} | "
+            f"{result['export_epochs']} | {values} | **{result['test_accuracy']:.4f}** |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="the full MNIST .npz")
+    parser.add_argument("--scenario", choices=list(SCENARIOS), action="append", required=True)
+    parser.add_argument("--workdir", type=Path, default=None, help="parent of the scenarios' empty folders")
+    parser.add_argument("--results", type=Path, default=None, help="append the Markdown rows to this file")
+    args = parser.parse_args()
+    data = args.data.resolve()
+    for name in args.scenario:
+        workdir = Path(tempfile.mkdtemp(prefix=f"kerastune-{name}-", dir=args.workdir))
+        result = run_scenario(name, data, workdir)
+        print(json.dumps(result), flush=True)
+        row = markdown_row(result)
+        print(row, flush=True)
+        if args.results:
+            with open(args.results, "a") as out:
+                out.write(row + "\n")
+
+
+if __name__ == "__main__":
+    main()
