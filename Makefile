@@ -1,4 +1,4 @@
-# Quick start:  make demo   (a short real search and the test accuracy of its best model)
+# Quick start:  make demo   (a short real search, the test accuracy of its best models, the best one exported)
 #               make test   (the test suite)
 # Both create .venv and install kerastune with its dependencies on first use.
 
@@ -22,6 +22,7 @@ $(INSTALLED): pyproject.toml
 demo: $(INSTALLED)
 	$(BIN)/kerastune random mlp --name demo --max-trials 3 --epochs 2 $(if $(DATA),--data $(DATA))
 	$(BIN)/kerastune evaluate tuning/demo --top 3
+	$(BIN)/kerastune export tuning/demo --overwrite
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest

@@ -505,6 +505,11 @@ def export(
         typer.Option("--data", help="Data to retrain and test on instead of the data the search recorded.",
                      show_default=False),
     ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", help="Seed of the retraining (default: the search's): another seed shows how "
+                     "much the test accuracy varies from one training to the next.", show_default=False),
+    ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier export of the same name.")] = False,
 ) -> None:
     """Retrain the best configuration on all the training digits, save it, and measure it on the test set.
@@ -524,7 +529,7 @@ def export(
 
     started = time.monotonic()
     dataset = load_mnist(data) if data else None
-    result = export_project(project_dir, model_file, epochs=epochs, data=dataset, overwrite=overwrite,
+    result = export_project(project_dir, model_file, epochs=epochs, seed=seed, data=dataset, overwrite=overwrite,
                             on_start=output.export_started, on_epoch=output.export_epoch)
     output.say(f"Saved {result.model_file}: it takes {result.input}.")
     output.say(f"Test accuracy {result.test_accuracy:.4f} on {result.test_digits:,} test digits, measured on the "

@@ -38,6 +38,7 @@ class Export:
     epochs: int
     epochs_from: str  # "--epochs", or which trial's best epoch
     batch_size: int
+    seed: int  # of the retraining's initial weights, dropout and shuffling
     trained_on: int  # training digits: the search's fit and validation parts together
     test_digits: int
     test_accuracy: float
@@ -80,6 +81,7 @@ def export_project(
     model_file: Path | None = None,
     *,
     epochs: int | None = None,
+    seed: int | None = None,
     data: Any = None,
     overwrite: bool = False,
     on_start: Callable[[Export], None] | None = None,
@@ -87,7 +89,8 @@ def export_project(
 ) -> Export:
     """Retrain the best completed trial of a project on all the training digits and save it.
 
-    Epochs: `epochs` if given, else the epoch at which the trial scored best. The saved model is
+    Epochs: `epochs` if given, else the epoch at which the trial scored best; seed: `seed` if
+    given, else the search's. The saved model is
     reloaded with `keras.saving.load_model` (safe mode) and that reloaded model is what is
     measured on the test set.
     """
@@ -103,6 +106,8 @@ def export_project(
 
     if epochs is not None and epochs < 1:
         raise ConfigError(f"--epochs must be >= 1, got {epochs}")
+    if seed is not None and seed < 0:
+        raise ConfigError(f"--seed must be >= 0, got {seed}")
     model_file = Path(model_file) if model_file is not None else Path(project_dir) / DEFAULT_NAME
     manifest = load_project(project_dir)
     check_project_files(project_dir)
@@ -135,6 +140,7 @@ def export_project(
         model_file=str(model_file), project_dir=str(project_dir), hypermodel=manifest["hypermodel"],
         trial_id=result.trial_id, hyperparameters=result.hyperparameters, objective=tuner.oracle.objective.name,
         val_score=result.score, epochs=int(epochs), epochs_from=epochs_from, batch_size=batch_size,
+        seed=options.get("seed", 0) if seed is None else seed,
         trained_on=len(data.y_train), test_digits=len(data.y_test), test_accuracy=float("nan"),
         train_time_s=0.0, input=INPUT_TEXT, data={**data.describe(), "summary": data.summary()},
         created=now(), versions=package_versions(),
@@ -147,7 +153,7 @@ def export_project(
         callbacks.append(keras.callbacks.LambdaCallback(
             on_epoch_end=lambda epoch, logs: on_epoch(epoch + 1, export.epochs, dict(logs or {}))
         ))
-    keras.utils.set_random_seed(options.get("seed", 0))
+    keras.utils.set_random_seed(export.seed)
     started = time.monotonic()
     with quiet_keras_noise():
         model = hypermodel.build(hp)

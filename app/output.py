@@ -175,7 +175,8 @@ def print_search_summary(summary: Any) -> None:
         table.add_row(str(rank), trial.trial_id, score_text(trial), epoch,
                       format_hyperparameters(trial.hyperparameters))
     console().print(table)
-    say(f"Project: {summary.project_dir}  (test accuracy: kerastune evaluate {summary.project_dir})")
+    say(f"Project: {summary.project_dir}  (test accuracy: kerastune evaluate {summary.project_dir}; the final "
+        f"model, retrained on all training digits: kerastune export {summary.project_dir})")
 
 
 def print_evaluation(evaluation: Any) -> None:
@@ -204,7 +205,8 @@ def export_started(export: Any) -> None:
     say(f"Data: {export.data['summary']}")
     score = "" if export.val_score is None else f" ({export.objective} {format_score(export.val_score)})"
     say(f"Retraining trial {export.trial_id} of {export.project_dir}{score} on all {export.trained_on:,} training "
-        f"digits for {plural(export.epochs, 'epoch')} ({export.epochs_from}), batch {export.batch_size}: "
+        f"digits for {plural(export.epochs, 'epoch')} ({export.epochs_from}), batch {export.batch_size}, "
+        f"seed {export.seed}: "
         f"{format_hyperparameters(export.hyperparameters)}")
 
 

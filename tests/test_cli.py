@@ -255,6 +255,7 @@ CASES = {
     "export over a file": lambda i: (["export", i.project(), "--output", i.file("m.keras", b"mine")],
                                      "exists: use --overwrite"),
     "export zero epochs": lambda i: (["export", i.project(), "--epochs", "0"], "--epochs must be >= 1"),
+    "export negative seed": lambda i: (["export", i.project(), "--seed", "-1"], "--seed must be >= 0"),
 }
 
 
@@ -320,7 +321,9 @@ def test_shell_completion_completes_commands_options_and_choices(words: str, cwo
 
 
 def test_install_completion_sets_up_bash(tmp_path: Path) -> None:
-    env = {**os.environ, "HOME": str(tmp_path), "SHELL": "/bin/bash"}
+    # the shell is named, not detected from the process tree (which depends on how pytest was started)
+    env = {**os.environ, "HOME": str(tmp_path), "SHELL": "/bin/bash",
+           "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
     result = subprocess.run([_kerastune_script(), "--install-completion", "bash"], env=env, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -55,10 +55,10 @@ def test_export_round_trips_through_plain_keras_load_model(finished_project: Pat
 def test_export_epochs_and_output_can_be_chosen(finished_project: Path, tmp_path: Path) -> None:
     project = tmp_path / "random-mlp"
     shutil.copytree(finished_project, project)
-    result = run("export", project, "--epochs", "2", "--output", tmp_path / "mnist.keras")
+    result = run("export", project, "--epochs", "2", "--seed", "3", "--output", tmp_path / "mnist.keras")
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "mnist.json").read_text())
-    assert (report["epochs"], report["epochs_from"]) == (2, "--epochs")
+    assert (report["epochs"], report["epochs_from"], report["seed"]) == (2, "--epochs", 3)
     assert result.stdout.count("epoch ") >= 2 and "epoch 2/2" in result.stdout
     assert not (project / "best_model.keras").exists()
     assert not list(tmp_path.glob(".*partial*"))

@@ -102,8 +102,8 @@ def test_resume_refuses_a_changed_experiment(tiny_npz: Path, tmp_path: Path) -> 
     manifest = (tmp_path / "random-mlp" / "kerastune.json").read_text()
 
     for args, expected in [
-        (["random", "mlp", "--epochs", "2"], "--epochs 1, not 2"),
-        (["random", "mlp", "--seed", "7"], "--seed 0, not 7"),
+        (["random", "mlp", "--epochs", "2"], "--epochs 1, not --epochs 2"),
+        (["random", "mlp", "--seed", "7"], "--seed 0, not --seed 7"),
         (["bayesian", "mlp", "--name", "random-mlp"], "is a random search of 'mlp'"),
         (["random", "tutorial-micro", "--name", "random-mlp"], "is a random search of 'mlp'"),
     ]:
