@@ -154,20 +154,7 @@ class Search:
         # what is searched: the space with --fix and --only applied
         self.searched_space = hypermodels.pinned_space(space, options["fix"], options["only"])
         self.grid_size = hypermodels.grid_size(self.searched_space)
-        if options["cv"]:
-            self.folds = cross_validation_folds(data.y_train, options["cv"], options["seed"])
-            x_fit, y_fit, x_val, y_val = data.x_train, data.y_train, None, None
-            options["validation_split"] = None
-            fit_count, validation_count = len(self.folds[0][0]), len(self.folds[0][1])
-        else:
-            self.folds = None
-            x_fit, y_fit, x_val, y_val = split_validation(
-                data.x_train, data.y_train, options["validation_split"], seed=options["seed"]
-            )
-            options["validation_split"] = len(y_val)
-            if previous_options and previous_options["validation_split"] != len(y_val):
-                raise ProjectError(_changed_message(config, "validation_split", previous_options, len(y_val)))
-            fit_count, validation_count = len(y_fit), len(y_val)
+        self._split, (fit_count, validation_count) = self._scoring_split(options, previous_options)
         self.options = options
         self.max_trials = _max_trials(config, self.previous, self.grid_size)
         self.data_info = {
@@ -182,11 +169,27 @@ class Search:
                 f"({self.previous['data'].get('summary', self.previous['data'])}); "
                 "use the same --data, or --overwrite / --name to start another search"
             )
-        self._split = (x_fit, y_fit, x_val, y_val)
         self.trials_before = len(finished_trials(config.project_dir)) if self.resumed else 0
         self.summary: SearchSummary | None = None  # set when the search ends, however it ends
         self.budget_spent = False  # set when --time-budget stopped new trials from starting
         self._lock = ProjectLock(config.project_dir)
+
+    def _scoring_split(
+        self, options: dict[str, Any], previous_options: dict[str, Any] | None
+    ) -> tuple[tuple[Any, ...], tuple[int, int]]:
+        """How trials are scored: (x_fit, y_fit, x_val, y_val) and the digits each model fits on and is
+        scored on. Under --cv the folds (`self.folds`) split x_fit inside each trial, and x_val is None."""
+        x, y = self.data.x_train, self.data.y_train
+        if options["cv"]:
+            self.folds = cross_validation_folds(y, options["cv"], options["seed"])
+            options["validation_split"] = None
+            return (x, y, None, None), (len(self.folds[0][0]), len(self.folds[0][1]))
+        self.folds = None
+        x_fit, y_fit, x_val, y_val = split_validation(x, y, options["validation_split"], seed=options["seed"])
+        options["validation_split"] = len(y_val)
+        if previous_options and previous_options["validation_split"] != len(y_val):
+            raise ProjectError(_changed_message(self.config, "validation_split", previous_options, len(y_val)))
+        return (x_fit, y_fit, x_val, y_val), (len(y_fit), len(y_val))
 
     @functools.cached_property
     def fit_args(self) -> tuple[np.ndarray, np.ndarray]:
