@@ -51,7 +51,7 @@ SCENARIOS: dict[str, list[str]] = {
         "kerastune export tuning/grid-tutorial-gridsearchcv",
     ],
     "tutorial-kerastuner-random": [
-        "kerastune random tutorial-kerastuner --data {data} --max-trials 10 --epochs 5 --quiet",
+        "kerastune random tutorial-kerastuner --data {data} --max-trials 10 --epochs 10 --quiet",
         "kerastune export tuning/random-tutorial-kerastuner",
     ],
     "tutorial-kerastuner-hyperband": [
