@@ -37,24 +37,31 @@ class Evaluation:
         return asdict(self)
 
 
-def evaluate_project(project_dir: Path, top: int = 3, data: Any = None) -> Evaluation:
-    """Rebuild the best `top` completed trials of a project and evaluate each on the test set."""
-    import hypermodels
-    from tuners.config import ConfigError
-    from tuners.data import load_recorded, prepare_images
-    from tuners.factory import build_tuner
-    from tuners.noise import quiet_keras_noise
-    from tuners.project import ProjectError, check_project_files, load_project
-    from tuners.search import TrialResult, encode_labels
+@dataclass
+class SearchedProject:
+    """A project reloaded from its files: what `evaluate` and `export` start from."""
 
-    if top < 1:
-        raise ConfigError(f"--top must be >= 1, got {top}")
+    manifest: dict[str, Any]
+    data: Any  # tuners.data.MnistData
+    hypermodel: Any
+    tuner: Any
+    completed: list[Any]  # the completed trials
+    best: list[Any]  # the best completed trials, best first
+
+
+def reload_project(project_dir: Path, top: int, data: Any = None) -> SearchedProject:
+    """Reload a project, its data (the recorded data unless `data` is given) and its best `top`
+    completed trials; a project with no completed trial is refused."""
+    import hypermodels
+    from tuners.data import load_recorded
+    from tuners.factory import build_tuner
+    from tuners.project import ProjectError, check_project_files, load_project
+
     manifest = load_project(project_dir)
     check_project_files(project_dir)
     if data is None:
         data = load_recorded(manifest.get("data", {}))
     hypermodel = hypermodels.get(manifest["hypermodel"])
-    spec = hypermodels.data_spec(hypermodel)
     tuner = build_tuner(
         manifest["tuner"],
         hypermodel,
@@ -66,6 +73,24 @@ def evaluate_project(project_dir: Path, top: int = 3, data: Any = None) -> Evalu
     if not completed:
         raise ProjectError(f"{project_dir} has no completed trial yet: run or resume its search first")
     best = [t for t in tuner.oracle.get_best_trials(top) if str(t.status) == "COMPLETED"]
+    return SearchedProject(manifest, data, hypermodel, tuner, completed, best)
+
+
+def evaluate_project(project_dir: Path, top: int = 3, data: Any = None) -> Evaluation:
+    """Rebuild the best `top` completed trials of a project and evaluate each on the test set."""
+    import hypermodels
+    from tuners.config import ConfigError
+    from tuners.data import prepare_images
+    from tuners.noise import quiet_keras_noise
+    from tuners.search import TrialResult, encode_labels
+
+    if top < 1:
+        raise ConfigError(f"--top must be >= 1, got {top}")
+    project = reload_project(project_dir, top, data)
+    manifest, data, tuner, completed, best = (
+        project.manifest, project.data, project.tuner, project.completed, project.best
+    )
+    spec = hypermodels.data_spec(project.hypermodel)
 
     x_test = prepare_images(data.x_test, spec.input_shape)
     y_test = data.y_test

@@ -97,11 +97,12 @@ def export_project(
     import keras
 
     import hypermodels
+    from app.evaluator import reload_project
     from tuners.config import ConfigError
-    from tuners.data import load_recorded, prepare_images
-    from tuners.factory import FailOnNonFiniteLoss, build_tuner
+    from tuners.data import prepare_images
+    from tuners.factory import FailOnNonFiniteLoss
     from tuners.noise import quiet_keras_noise
-    from tuners.project import ProjectError, check_project_files, load_project, now, package_versions
+    from tuners.project import now, package_versions, write_atomically
     from tuners.search import TrialResult, encode_labels
 
     if epochs is not None and epochs < 1:
@@ -109,19 +110,13 @@ def export_project(
     if seed is not None and seed < 0:
         raise ConfigError(f"--seed must be >= 0, got {seed}")
     model_file = Path(model_file) if model_file is not None else Path(project_dir) / DEFAULT_NAME
-    manifest = load_project(project_dir)
-    check_project_files(project_dir)
+    project = reload_project(project_dir, 1, data)  # a missing project is the first thing to report
     check_destination(model_file, overwrite)
-    if data is None:
-        data = load_recorded(manifest.get("data", {}))
+    manifest, data, hypermodel, tuner, trial = (
+        project.manifest, project.data, project.hypermodel, project.tuner, project.best[0]
+    )
     options = manifest["options"]
-    hypermodel = hypermodels.get(manifest["hypermodel"])
     spec = hypermodels.data_spec(hypermodel)
-    tuner = build_tuner(manifest["tuner"], hypermodel, options, Path(project_dir), max_trials=options.get("max_trials"))
-    best = [t for t in tuner.oracle.get_best_trials(1) if str(t.status) == "COMPLETED"]
-    if not best:
-        raise ProjectError(f"{project_dir} has no completed trial yet: run or resume its search first")
-    trial = best[0]
     result = TrialResult.from_trial(trial, [row["name"] for row in manifest.get("space", [])],
                                     Path(project_dir), options.get("cv"))
 
@@ -163,8 +158,6 @@ def export_project(
     export.train_time_s = time.monotonic() - started
 
     export.test_accuracy = save_and_measure(raw_image_model(model, spec.input_shape), model_file, data)
-    from tuners.project import write_atomically
-
     write_atomically(report_path(model_file), json.dumps(export.to_dict(), indent=2, default=str) + "\n")
     return export
 

@@ -39,9 +39,7 @@ def search_space(hypermodel: Any) -> kt.HyperParameters:
         hp.ensure_active_values()
     keras.backend.clear_session()
     fit_time = kt.HyperParameters()  # batch size, epochs: after the model's own hyperparameters
-    declare = getattr(hypermodel, "declare_hyperparameters", None)
-    if declare is not None:
-        declare(fit_time)
+    hypermodel.declare_hyperparameters(fit_time)
     space.merge(fit_time, overwrite=False)
     return space
 
