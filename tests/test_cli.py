@@ -285,10 +285,6 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(case: str, tmp_path: P
     assert _snapshot(tmp_path) == before
 
 
-def test_the_bad_input_table_is_large() -> None:
-    assert len(CASES) >= 30
-
-
 def test_a_dir_that_cannot_be_written_is_refused(tmp_path: Path, tiny_npz: Path, monkeypatch) -> None:
     """As root every folder is writable, so the permission check is made to see a read-only one."""
     import os

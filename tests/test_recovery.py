@@ -15,11 +15,10 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
-from processes import processes_mentioning
+from processes import Lines, processes_mentioning, stop, wait_for
 from typer.testing import CliRunner
 
 from app.cli import app
@@ -30,8 +29,7 @@ CRASHING_MODULE = textwrap.dedent(
     """
     import os
     import signal
-    import time
-
+    
     import keras
     import keras_tuner as kt
 
@@ -142,12 +140,11 @@ def run_killed(args: list[str], crash_at: str, cwd: Path) -> subprocess.Complete
     return result
 
 
-def wait_for_first_trial(process: subprocess.Popen) -> None:
-    """Read the search's output until its first trial has finished."""
-    line = ""
-    while not line.startswith("[1/"):
-        line = process.stdout.readline()
-        assert line or process.poll() is None, "the search ended before its first trial"
+def wait_for_first_trial(process: subprocess.Popen) -> Lines:
+    """Read the search's output until its first trial has finished; the rest of its output."""
+    lines = Lines(process.stdout)
+    lines.wait_for(lambda line: line.startswith("[1/"), 300, "the first trial to finish")
+    return lines
 
 
 def oracle_state(project: Path) -> dict:
@@ -235,8 +232,7 @@ def test_a_search_killed_from_outside_resumes_and_left_no_stale_lock(crash_proje
         assert second.exit_code == 2, second.output
         assert f"{project} is in use by another search (process {process.pid} on" in second.stderr
     finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+        stop(process, signal.SIGKILL)
     kept = finished_scores(project)
     assert len(kept) == 1
     resume_and_check(args, project, kept)
@@ -249,12 +245,9 @@ def test_ctrl_c_stops_says_what_finished_and_the_project_resumes(crash_project) 
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal, even under CI
     )
-    wait_for_first_trial(process)
-    interrupted = time.monotonic()
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=60)
-    assert time.monotonic() - interrupted < 10
-    assert process.returncode == 130, (out, err)
+    lines = wait_for_first_trial(process)
+    assert stop(process, signal.SIGINT) == 130  # within the time limit of `stop`
+    out, err = lines.rest(timeout=10), process.stderr.read()
     assert "Interrupted: " in out and "finished and saved" in out and "Run the same command to resume" in out
     assert "Traceback" not in err
     resume_and_check(args, project, finished_scores(project))
@@ -266,11 +259,7 @@ def test_chief_killed_with_its_workers_resumes(crash_project) -> None:
     process = subprocess.Popen([sys.executable, "-m", "app", *args, "--workers", "2"], cwd=project.parent.parent,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     wait_for_first_trial(process)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    deadline = time.monotonic() + 30
-    while processes_mentioning(str(project.parent)) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert not processes_mentioning(str(project.parent)), "local workers outlived their chief"
+    stop(process, signal.SIGKILL)
+    wait_for(lambda: not processes_mentioning(str(project.parent)), 30, "the local workers to stop with their chief")
     resume_and_check(args, project, finished_scores(project))
 

@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from processes import Lines
 from typer.testing import CliRunner
 
 from app.cli import app
@@ -119,8 +120,8 @@ def test_dashboard_serves_the_projects_hparams(project: Path) -> None:
     process = subprocess.Popen([sys.executable, "-m", "app", "dashboard", str(project), "--port", "0"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        line = process.stdout.readline()
-        assert "#hparams (Ctrl-C to stop)" in line, (line, process.stderr.read() if process.poll() else "")
+        line = Lines(process.stdout).wait_for(lambda line: "#hparams" in line, 120, "the dashboard's address")
+        assert line.endswith("#hparams (Ctrl-C to stop)\n"), line
         url = line.split(": ", 1)[1].split("#")[0]
         assert url.startswith("http://127.0.0.1:")
         with urllib.request.urlopen(url + "data/plugins_listing", timeout=30) as response:
