@@ -30,6 +30,7 @@ _KNOWN_FAILURES = (
     ("tuners.search", "TrialsFailedError"),
     ("tuners.parallel", "WorkersFailedError"),
     ("app.exporter", "ExportError"),
+    ("tuners.lock", "LockUnavailableError"),
 )
 
 

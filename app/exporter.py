@@ -45,6 +45,8 @@ class Export:
     train_time_s: float
     input: str
     data: dict[str, Any]
+    other_data: bool  # --allow-other-data: trained and tested on data other than the search's
+    search_running: bool  # a search was running on the project: the best of its finished trials was exported
     created: str
     versions: dict[str, str]
 
@@ -83,6 +85,7 @@ def export_project(
     epochs: int | None = None,
     seed: int | None = None,
     data: Any = None,
+    allow_other_data: bool = False,
     overwrite: bool = False,
     on_start: Callable[[Export], None] | None = None,
     on_epoch: EpochListener | None = None,
@@ -97,28 +100,24 @@ def export_project(
     import keras
 
     import hypermodels
-    from app.evaluator import reload_project
+    from app.evaluator import open_project
     from tuners.config import ConfigError
-    from tuners.data import prepare_images
+    from tuners.data import prepare_images, prepare_labels
     from tuners.factory import FailOnNonFiniteLoss
     from tuners.noise import quiet_keras_noise
     from tuners.project import now, package_versions, write_atomically
-    from tuners.search import TrialResult, encode_labels
 
     if epochs is not None and epochs < 1:
         raise ConfigError(f"--epochs must be >= 1, got {epochs}")
     if seed is not None and seed < 0:
         raise ConfigError(f"--seed must be >= 0, got {seed}")
     model_file = Path(model_file) if model_file is not None else Path(project_dir) / DEFAULT_NAME
-    project = reload_project(project_dir, 1, data)  # a missing project is the first thing to report
+    project = open_project(project_dir, 1, data, allow_other_data)  # a missing project is the first thing to report
     check_destination(model_file, overwrite)
-    manifest, data, hypermodel, tuner, trial = (
-        project.manifest, project.data, project.hypermodel, project.tuner, project.best[0]
-    )
+    manifest, data, hypermodel, trial = project.manifest, project.data, project.hypermodel, project.best[0]
     options = manifest["options"]
     spec = hypermodels.data_spec(hypermodel)
-    result = TrialResult.from_trial(trial, [row["name"] for row in manifest.get("space", [])],
-                                    Path(project_dir), options.get("cv"))
+    result = project.result(trial)
 
     hp = trial.hyperparameters.copy()
     hp.values = {name: value for name, value in hp.values.items() if not name.startswith("tuner/")}
@@ -133,12 +132,12 @@ def export_project(
 
     export = Export(
         model_file=str(model_file), project_dir=str(project_dir), hypermodel=manifest["hypermodel"],
-        trial_id=result.trial_id, hyperparameters=result.hyperparameters, objective=tuner.oracle.objective.name,
+        trial_id=result.trial_id, hyperparameters=result.hyperparameters, objective=project.objective.name,
         val_score=result.score, epochs=int(epochs), epochs_from=epochs_from, batch_size=batch_size,
         seed=options.get("seed", 0) if seed is None else seed,
         trained_on=len(data.y_train), test_digits=len(data.y_test), test_accuracy=float("nan"),
         train_time_s=0.0, input=INPUT_TEXT, data={**data.describe(), "summary": data.summary()},
-        created=now(), versions=package_versions(),
+        other_data=project.other_data, search_running=project.running, created=now(), versions=package_versions(),
     )
     if on_start is not None:
         on_start(export)
@@ -153,7 +152,7 @@ def export_project(
     with quiet_keras_noise():
         model = hypermodel.build(hp)
         x_train = prepare_images(data.x_train, spec.input_shape)
-        hypermodel.fit(hp, model, x_train, encode_labels(data.y_train, spec), epochs=export.epochs,
+        hypermodel.fit(hp, model, x_train, prepare_labels(data.y_train, spec.one_hot_labels), epochs=export.epochs,
                        batch_size=batch_size, verbose=0, callbacks=callbacks)
     export.train_time_s = time.monotonic() - started
 

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 WIDE = 140  # columns for tables when output is not a terminal (logs, CI)
+OTHER_DATA = " (not the data the search ran on: --allow-other-data)"
 
 
 def console() -> Console:
@@ -67,14 +68,14 @@ def plural(count: int, word: str) -> str:
 
 def announcement(search: Any, mode: Any) -> str:
     """The line that says what a search is about to do, how, and whether it resumes a project."""
-    config, options = search.config, search.options
+    config, options, names = search.config, search.options, search.experiment.space_order
     if config.tuner == "hyperband":
         budget = f"up to {plural(options['max_epochs'], 'epoch')} per model, factor {options['factor']}"
     else:
-        trials = "the whole grid" if search.max_trials is None else plural(search.max_trials, "trial")
-        epochs = "tuned epochs" if "epochs" in search.space_order else plural(options["epochs"], "epoch")
+        trials = plural(options["max_trials"], "trial")
+        epochs = "tuned epochs" if "epochs" in names else plural(options["epochs"], "epoch")
         budget = f"{trials} of {epochs}"
-    batch = "tuned batch size" if "batch_size" in search.space_order else f"batch {options['batch_size']}"
+    batch = "tuned batch size" if "batch_size" in names else f"batch {options['batch_size']}"
     cv = f", {options['cv']}-fold cross-validation" if options.get("cv") else ""
     what = (
         f"{config.tuner} search of {config.hypermodel!r}: {budget}{cv}, {batch}, "
@@ -90,7 +91,7 @@ def announcement(search: Any, mode: Any) -> str:
 
 def scoring(search: Any) -> str:
     """How the trials of a search are scored: on a validation split, or by cross-validation."""
-    info, seed = search.data_info, search.options["seed"]
+    info, seed = search.experiment.data, search.options["seed"]
     if search.options["cv"]:
         return (
             f"Trials are scored by {search.options['cv']}-fold cross-validation (stratified, seed {seed}): each "
@@ -180,7 +181,9 @@ def print_search_summary(summary: Any) -> None:
 
 
 def print_evaluation(evaluation: Any) -> None:
-    say(f"Test data: {evaluation.data['summary']}")
+    say(f"Test data: {evaluation.data['summary']}{OTHER_DATA if evaluation.other_data else ''}")
+    if evaluation.search_running:
+        say(f"A search is running on {evaluation.project_dir}: these are the best of its trials finished so far.")
     table = Table(
         title=f"Best {len(evaluation.models)} of {evaluation.trials_completed} completed trials of "
         f"{evaluation.project_dir} on the test set",
@@ -202,7 +205,9 @@ def print_evaluation(evaluation: Any) -> None:
 
 def export_started(export: Any) -> None:
     """What `kerastune export` is about to train."""
-    say(f"Data: {export.data['summary']}")
+    say(f"Data: {export.data['summary']}{OTHER_DATA if export.other_data else ''}")
+    if export.search_running:
+        say(f"A search is running on {export.project_dir}: exporting the best of its trials finished so far.")
     score = "" if export.val_score is None else f" ({export.objective} {format_score(export.val_score)})"
     say(f"Retraining trial {export.trial_id} of {export.project_dir}{score} on all {export.trained_on:,} training "
         f"digits for {plural(export.epochs, 'epoch')} ({export.epochs_from}), batch {export.batch_size}, "

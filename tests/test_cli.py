@@ -163,7 +163,7 @@ CASES = {
     "worker id without role": lambda i: (["random", "mlp", "--worker-id", "w1", *i.common], "--worker-id is for"),
     "zero patience": lambda i: (["random", "mlp", "--early-stopping", "0", *i.common], "--early-stopping must be >= 1"),
     "bad time budget": lambda i: (["random", "mlp", "--time-budget", "20 minutes", *i.common], "such as 90s, 20m"),
-    "zero time budget": lambda i: (["random", "mlp", "--time-budget", "0s", *i.common], "more than 0 seconds"),
+    "zero time budget": lambda i: (["random", "mlp", "--time-budget", "0s", *i.common], "--time-budget must be > 0"),
     "quiet and verbose": lambda i: (["random", "mlp", "--quiet", "--verbose", *i.common], "do not go together"),
     "unknown command": lambda i: (["serach"], "No such command"),
     "bad format": lambda i: (["models", "--format", "yaml"], "'--format'"),

@@ -32,7 +32,7 @@ def validation_accuracy_per_epoch(run_dir: Path) -> list[float]:
 
 
 def test_cross_validation_folds_are_stratified_disjoint_and_cover_the_training_digits(tiny_data) -> None:
-    from tuners.search import cross_validation_folds
+    from tuners.scoring import cross_validation_folds
 
     y = tiny_data.y_train
     folds = cross_validation_folds(y, 3, seed=0)
@@ -98,9 +98,9 @@ def test_only_makes_a_grid_of_the_named_hyperparameters(tiny_data, tmp_path: Pat
     from tuners.search import Search
 
     whole = Search(SearchConfig("grid", "tutorial-gridsearchcv", directory=tmp_path), tiny_data)
-    assert whole.max_trials == 18
+    assert whole.options["max_trials"] == 18
     one = Search(SearchConfig("grid", "tutorial-gridsearchcv", directory=tmp_path, only=["batch_size"]), tiny_data)
-    assert one.max_trials == 3
+    assert one.options["max_trials"] == 3
     pinned = {hp.name: hp.value for hp in one.searched_space.space if type(hp).__name__ == "Fixed"}
     assert pinned == {"units": 8, "epochs": 10}  # the defaults: each Choice's first value
 

@@ -82,9 +82,30 @@ def test_npz_round_trip(tmp_path):
         np.testing.assert_array_equal(getattr(loaded, key), arrays[key])
     assert loaded.x_train.dtype == np.uint8 and loaded.y_train.dtype == np.int64
     info = loaded.describe()
-    assert info == {"source": "file", "location": str(path), "train": 60, "test": 20, "note": ""}
+    assert info == {"source": "file", "location": str(path), "train": 60, "test": 20, "note": "",
+                    "fingerprint": loaded.fingerprint}
     json.dumps(info)
     assert loaded.summary() == f"MNIST from {path}: 60 training, 20 test digits"
+
+
+def test_the_fingerprint_tells_the_same_data_from_other_data(tmp_path):
+    arrays = make_arrays()
+    first, copy = tmp_path / "a.npz", tmp_path / "b.npz"
+    np.savez(first, **arrays)
+    np.savez(copy, **arrays)
+    prints = data.load_mnist(first).fingerprint
+    assert data.load_mnist(copy).fingerprint == prints  # the same arrays from another file
+    directory = write_idx_dir(tmp_path / "idx", arrays, gzipped=())
+    assert data.load_mnist(directory).fingerprint == prints  # and from IDX files
+    pixel = arrays["x_train"].copy()
+    pixel[0, 0, 0] ^= 1
+    np.savez(copy, **{**arrays, "x_train": pixel})
+    assert data.load_mnist(copy).fingerprint == {**prints, "train": data.load_mnist(copy).fingerprint["train"]}
+    assert data.load_mnist(copy).fingerprint["train"] != prints["train"]  # one pixel changed
+    label = arrays["y_test"].copy()
+    label[0] = (label[0] + 1) % 10
+    np.savez(copy, **{**arrays, "y_test": label})
+    assert data.load_mnist(copy).fingerprint["test"] != prints["test"]  # one test label changed
 
 
 def test_idx_dir_round_trip(tmp_path):

@@ -156,7 +156,7 @@ def test_the_live_status_line_on_a_terminal(capsys: pytest.CaptureFixture) -> No
     from rich.console import Console
 
     from app.progress import SearchProgress
-    from tuners.search import TrialEvent, TrialResult
+    from tuners.results import TrialEvent, TrialResult
 
     terminal = Console(file=io.StringIO(), force_terminal=True, width=200)
     trial = TrialResult("0", "COMPLETED", {"units": 32}, 0.91, 0)

@@ -1,170 +1,293 @@
-"""One configuration shared by every search strategy, checked before anything runs."""
+"""The search options, each defined once: flag, type, help, panel, which tuners take it, what a resume does
+with it, its default and its checks.
+
+The four search commands' signatures (app/cli.py), `SearchConfig` (below), the resume checks
+(tuners/experiment.py) and the manifest derive from `OPTIONS`. Only the standard library is imported
+here: `kerastune --help` reads this table.
+"""
 
 from __future__ import annotations
 
+import copy
+import enum
 import re
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, make_dataclass
 from pathlib import Path
 from typing import Any
 
 TUNER_NAMES = ("random", "hyperband", "bayesian", "grid")
-DEFAULT_MAX_TRIALS = 10
-DEFAULT_EPOCHS = 10
-DEFAULT_BATCH_SIZE = 128
-DEFAULT_OBJECTIVE = "val_accuracy"
+TRIAL_TUNERS = ("random", "bayesian", "grid")  # the tuners with a trial budget (--max-trials)
 # The largest grid `grid` exhausts when no --max-trials is given.
 MAX_IMPLICIT_GRID = 1000
 
-# Options that define the experiment: a resumed project keeps them. Only the trial budget may grow.
-EXPERIMENT_OPTIONS = (
-    "objective",
-    "epochs",
-    "batch_size",
-    "executions_per_trial",
-    "validation_split",
-    "seed",
-    "max_epochs",
-    "factor",
-    "num_initial_points",
-    "alpha",
-    "beta",
-    "early_stopping",
-    "cv",
-    "fix",
-    "only",
-)
+# What a resume does with an option (its scope):
+EXPERIMENT = "experiment"  # it defines what is searched: recorded in the manifest, and a resume must keep it
+PLAN = "plan"  # how much is searched: recorded, and a resume may change it (raise --max-trials to extend)
+RUN = "run"  # this run of the search: recorded for its workers, and each run chooses again
+COMMAND = "command"  # how this command runs (data, place, parallelism, output): not recorded
+
+# --help panels, in the order they are shown
+DATA, BUDGET, SCORING, STRATEGY, PARALLEL, OUTPUT = "Data", "Budget", "Scoring", "Strategy", "Parallel", "Output"
 
 
 class ConfigError(ValueError):
     """An option value that cannot work; the message names the option and the fix."""
 
 
-@dataclass
-class SearchConfig:
-    """Everything a search needs besides the data. `None` means "not given": use the default,
-    or on resume what the project was searched with."""
+class Role(enum.StrEnum):
+    chief = "chief"
+    worker = "worker"
 
-    tuner: str
-    hypermodel: str
-    directory: Path = Path("tuning")
-    project_name: str | None = None
-    objective: str | None = None
-    max_trials: int | None = None
-    epochs: int | None = None
-    batch_size: int | None = None
-    executions_per_trial: int | None = None
-    validation_split: float | None = None  # a count (>= 1) or a fraction (< 1) of the training digits
-    seed: int | None = None
-    overwrite: bool = False
-    max_consecutive_failures: int | None = None  # None: only a search where every trial fails is an error
-    tensorboard: bool = True  # write TensorBoard logs (with HParams data) under PROJECT/logs
-    verbose: bool = False  # Keras's own progress bars during training
-    early_stopping: int | None = None  # patience in epochs, on the objective; None: off
-    time_budget: float | None = None  # seconds after which no new trial starts; None: no limit
-    cv: int | None = None  # score each trial by stratified K-fold cross-validation; None: one validation split
-    fix: dict[str, Any] | None = None  # --fix NAME=VALUE: hyperparameters pinned to a value
-    only: list[str] | None = None  # --only NAME: the hyperparameters tuned; the others stay at their defaults
-    # Hyperband
-    max_epochs: int | None = None
-    factor: int | None = None
-    # BayesianOptimization
-    num_initial_points: int | None = None
-    alpha: float | None = None
-    beta: float | None = None
+
+def parse_duration(text: str, flag: str = "--time-budget") -> float:
+    """Seconds in a duration such as `90s`, `20m`, `1h30m` or `45` (seconds)."""
+    match = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
+    if not text.strip() or match is None:
+        raise ConfigError(f"{flag} {text!r}: write a duration such as 90s, 20m or 1h30m")
+    hours, minutes, seconds = (float(group) if group else 0.0 for group in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def parse_fix(texts: list[str]) -> dict[str, str]:
+    """`--fix NAME=VALUE` texts as {NAME: VALUE}; the values are checked against the search space later."""
+    fixed: dict[str, str] = {}
+    for text in texts:
+        name, equals, value = text.partition("=")
+        name, value = name.strip(), value.strip()
+        if not equals or not name or not value:
+            raise ConfigError(f"--fix {text!r}: write NAME=VALUE, e.g. --fix batch_size=256")
+        if name in fixed and fixed[name] != value:
+            raise ConfigError(f"--fix: {name} is fixed twice ({fixed[name]} and {value}): keep one")
+        fixed[name] = value
+    return fixed
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of the search commands."""
+
+    name: str  # the Python name: the command's parameter and SearchConfig's field
+    type: Any  # what the command line reads: int, float, str, Path, bool, list[str] or an Enum
+    help: str
+    panel: str
+    scope: str  # EXPERIMENT, PLAN, RUN or COMMAND
+    tuners: tuple[str, ...] = TUNER_NAMES  # the search commands that take it
+    default: Any = None  # used when neither the command line nor a resumed project gives a value
+    default_text: str | None = None  # how --help states the default, where it is not `default` as it is
+    minimum: float | None = None  # smaller values are refused
+    above: float | None = None  # values not above this are refused
+    metavar: str | None = None
+    flags: tuple[str, ...] = ()  # the command-line spellings; by default --name-with-dashes
+    parse: Callable[[Any], Any] | None = None  # command-line value -> SearchConfig value
+
+    @property
+    def flag(self) -> str:
+        return self.flags[0].split("/")[0] if self.flags else "--" + self.name.replace("_", "-")
+
+    @property
+    def is_flag(self) -> bool:
+        return self.type is bool
+
+    def help_text(self) -> str:
+        """The help, with the default stated."""
+        if self.is_flag:
+            return self.help
+        default = self.default_text if self.default_text is not None else self.default
+        return self.help if default is None else f"{self.help} Default: {default}."
+
+    def check(self, value: Any, tuner: str) -> None:
+        """Refuse a value this option cannot take, or the option on a tuner that has no use for it."""
+        if value is None or self.is_flag:
+            return
+        if tuner not in self.tuners:
+            takers = ", ".join(self.tuners[:-1]) + " and " + self.tuners[-1] if len(self.tuners) > 1 else self.tuners[0]
+            raise ConfigError(f"{self.flag} is for {takers} searches, not {tuner}")
+        if self.minimum is not None and value < self.minimum:
+            raise ConfigError(f"{self.flag} must be >= {self.minimum:g}, got {value:g}")
+        if self.above is not None and value <= self.above:
+            raise ConfigError(f"{self.flag} must be > {self.above:g}, got {value:g}")
+
+
+OPTIONS: tuple[Option, ...] = (
+    # Data
+    Option("data", Path, "MNIST as a Keras-layout .npz (x_train, y_train, x_test, y_test) or a folder of the four "
+           "IDX files. A resumed search, and each of its workers, must use the same data.", DATA, COMMAND,
+           default_text="the data the project was searched on; for a new project Keras's MNIST, or the bundled "
+           "10,000-digit sample when offline", metavar="PATH"),
+    Option("validation_split", float, "Training digits held out to score trials: a count, or a fraction such as "
+           "0.2. Stratified and seeded; the test set is never used.", DATA, EXPERIMENT, above=0,
+           default_text="10000 of 60,000; one sixth of smaller data", metavar="N"),
+    # Budget
+    Option("max_trials", int, "Trials to run in all; raise it to extend a finished search.", BUDGET, PLAN,
+           tuners=TRIAL_TUNERS, default=10, default_text="10; grid: the whole grid", minimum=1),
+    Option("epochs", int, "Epochs per trial.", BUDGET, EXPERIMENT, tuners=TRIAL_TUNERS, default=10,
+           default_text="10, or the hypermodel's own setting", minimum=1),
+    Option("max_epochs", int, "Most epochs any model trains.", BUDGET, EXPERIMENT, tuners=("hyperband",), default=20,
+           minimum=1),
+    Option("early_stopping", int, "Stop a trial's training once the objective has not improved for PATIENCE "
+           "epochs, and score the trial at its best epoch (its best weights are restored).", BUDGET, EXPERIMENT,
+           default_text="off", minimum=1, metavar="PATIENCE"),
+    Option("time_budget", str, "Start no new trial once this much time has passed (e.g. 90s, 20m, 1h30m); the "
+           "running trials finish and the search ends with its summary.", BUDGET, RUN, default_text="no limit",
+           above=0, metavar="DURATION", parse=parse_duration),
+    Option("max_consecutive_failures", int, "Stop the search when this many trials in a row have failed (a "
+           "failed trial is recorded with its reason and the search goes on; only a search in which every trial "
+           "fails ends with an error).", BUDGET, RUN, default_text="no limit", minimum=1),
+    # Scoring
+    Option("objective", str, "Metric that ranks trials; NAME:max or NAME:min for metrics keras-tuner does not "
+           "know.", SCORING, EXPERIMENT, default="val_accuracy"),
+    Option("cv", int, "Score each trial by stratified K-fold cross-validation on all the training digits: train "
+           "K models, each scored on the fold it did not see; the trial's score is their mean, and the summary "
+           "shows the spread. K times slower; leaves out --validation-split.", SCORING, EXPERIMENT,
+           default_text="one validation split", minimum=2, metavar="K"),
+    Option("executions_per_trial", int, "Train each configuration this many times and average the scores.",
+           SCORING, EXPERIMENT, default=1, minimum=1),
+    # Strategy
+    Option("fix", list[str], "Pin a hyperparameter to a value instead of tuning it (repeatable), e.g. --fix "
+           "batch_size=256. See `kerastune space HYPERMODEL` for the names and ranges.", STRATEGY, EXPERIMENT,
+           default={}, default_text="tune every one", metavar="NAME=VALUE", parse=parse_fix),
+    Option("only", list[str], "Tune only this hyperparameter (repeatable); the others stay at their defaults, or "
+           "at their --fix value. For tuning one hyperparameter at a time.", STRATEGY, EXPERIMENT, default=[],
+           default_text="tune every one", metavar="NAME"),
+    Option("batch_size", int, "Training batch size (for a space that tunes batch_size, such as mlp, pin it with "
+           "--fix batch_size=N instead).", STRATEGY, EXPERIMENT, default=128,
+           default_text="128, or the hypermodel's own setting", minimum=1),
+    Option("seed", int, "Seed of the validation split (or folds), of the tuner's choices, and of each trial's "
+           "training, which is seeded from (seed, trial id).", STRATEGY, EXPERIMENT, default=0, minimum=0),
+    Option("factor", int, "Hyperband's reduction factor between rounds.", STRATEGY, EXPERIMENT,
+           tuners=("hyperband",), default=3, minimum=2),
+    Option("num_initial_points", int, "Random trials before the Gaussian process takes over.", STRATEGY, EXPERIMENT,
+           tuners=("bayesian",), default_text="3 per hyperparameter", minimum=1),
+    Option("alpha", float, "Noise level of the Gaussian process.", STRATEGY, EXPERIMENT, tuners=("bayesian",),
+           default=1e-4, above=0),
+    Option("beta", float, "Exploration weight of the upper-confidence-bound acquisition.", STRATEGY, EXPERIMENT,
+           tuners=("bayesian",), default=2.6, minimum=0),
+    # Parallel
+    Option("workers", int, "Trials to run side by side, each in its own process with an equal share of the CPU "
+           "threads; 1 runs the search in this process.", PARALLEL, COMMAND,
+           default_text="one per CPU core, at most 4", minimum=1),
+    Option("oracle", str, "HOST:PORT of the oracle service of a search shared by several machines (with --role). "
+           "The service has no authentication: keep it on a trusted network.", PARALLEL, COMMAND,
+           metavar="HOST:PORT"),
+    Option("role", Role, "chief: serve the search's oracle at --oracle (add --workers N for local workers); "
+           "worker: run trials for the chief at --oracle, in the same project folder.", PARALLEL, COMMAND),
+    Option("worker_id", str, "Name of this worker. A worker restarted with the same id picks up its unfinished "
+           "trial.", PARALLEL, COMMAND, default_text="host name and process id", metavar="ID"),
+    Option("worker_timeout", str, "How long the chief waits for word from a worker that holds a trial (workers "
+           "report every few seconds) before it gives the trial to another worker; the silent worker's late "
+           "report is then ignored.", PARALLEL, COMMAND, default=120.0, default_text="2m", above=0,
+           metavar="DURATION", parse=lambda text: parse_duration(text, "--worker-timeout")),
+    # Output
+    Option("directory", Path, "Folder that holds the tuning projects.", OUTPUT, COMMAND, default=Path("tuning"),
+           flags=("--dir",)),
+    Option("project_name", str, "Project folder inside --dir.", OUTPUT, COMMAND, default_text="TUNER-HYPERMODEL",
+           flags=("--name",)),
+    Option("overwrite", bool, "Discard the existing project of this name and start afresh (by default a search "
+           "resumes it).", OUTPUT, COMMAND, default=False),
+    Option("tensorboard", bool, "Write TensorBoard logs: each trial's metrics and hyperparameters go to "
+           "PROJECT/logs for TensorBoard's HParams dashboard (see `kerastune dashboard`).", OUTPUT, RUN, default=True,
+           flags=("--tensorboard/--no-tensorboard",)),
+    Option("json_file", Path, "Also write the summary to this JSON file.", OUTPUT, COMMAND, flags=("--json",),
+           metavar="FILE"),
+    Option("quiet", bool, "Print nothing but the summary at the end (and errors).", OUTPUT, COMMAND, default=False,
+           flags=("--quiet", "-q")),
+    Option("verbose", bool, "Also show Keras's progress bars while each model trains (instead of the live status "
+           "line).", OUTPUT, COMMAND, default=False, flags=("--verbose", "-v")),
+)
+OPTION = {option.name: option for option in OPTIONS}
+# What only the command line uses: the data to load, how this process runs, and what it prints.
+COMMAND_LINE_ONLY = ("data", "workers", "oracle", "role", "worker_id", "worker_timeout", "json_file", "quiet")
+
+
+def options_of(tuner: str) -> list[Option]:
+    """The options a search command takes, in the table's order."""
+    return [option for option in OPTIONS if tuner in option.tuners]
+
+
+def recorded(scope: str) -> tuple[str, ...]:
+    """The names of the options of one scope (EXPERIMENT, PLAN, RUN)."""
+    return tuple(option.name for option in OPTIONS if option.scope == scope)
+
+
+class _Checked:
+    """SearchConfig's checks: each option's own (from the table), then those that join two options."""
 
     def __post_init__(self) -> None:
-        self.directory = Path(self.directory)
         if self.tuner not in TUNER_NAMES:
             raise ConfigError(f"unknown tuner {self.tuner!r}: choose one of {', '.join(TUNER_NAMES)}")
+        self.directory = Path(self.directory)
+        for option in OPTIONS:
+            if option.name in self.__dataclass_fields__:
+                option.check(getattr(self, option.name), self.tuner)
         if not self.project_name:
             self.project_name = default_project_name(self.tuner, self.hypermodel)
         if "/" in self.project_name or self.project_name in (".", ".."):
             raise ConfigError(
                 f"--name {self.project_name!r} must be a plain folder name; use --dir for the parent folder"
             )
-        for option in ("max_trials", "epochs", "batch_size", "executions_per_trial", "max_epochs",
-                       "max_consecutive_failures", "early_stopping"):
-            _check_at_least(option, getattr(self, option), 1)
-        _check_at_least("factor", self.factor, 2)
-        _check_at_least("cv", self.cv, 2)
         if self.cv is not None and self.validation_split is not None:
             raise ConfigError(
                 "--cv scores each trial on folds of all the training digits: leave out --validation-split"
             )
-        _check_at_least("num_initial_points", self.num_initial_points, 1)
-        _check_at_least("seed", self.seed, 0)
         split = self.validation_split
-        if split is not None and (split <= 0 or (split >= 1 and split != int(split))):
-            raise ConfigError(
-                f"--validation-split must be a whole number of digits (e.g. 10000) or a fraction "
-                f"between 0 and 1 (e.g. 0.2), got {split:g}"
-            )
         if split is not None and split >= 1:
+            if split != int(split):
+                raise ConfigError(
+                    f"--validation-split must be a whole number of digits (e.g. 10000) or a fraction "
+                    f"between 0 and 1 (e.g. 0.2), got {split:g}"
+                )
             self.validation_split = int(split)  # a count, even when the command line parsed a float
-        if self.time_budget is not None and self.time_budget <= 0:
-            raise ConfigError(f"--time-budget must be more than 0 seconds, got {self.time_budget:g}")
-        if self.alpha is not None and self.alpha <= 0:
-            raise ConfigError(f"--alpha must be > 0, got {self.alpha:g}")
-        if self.beta is not None and self.beta < 0:
-            raise ConfigError(f"--beta must be >= 0, got {self.beta:g}")
-        if self.tuner == "hyperband" and self.max_trials is not None:
-            raise ConfigError(
-                "hyperband sets its own number of trials: use --max-epochs and --factor, not --max-trials"
-            )
-        if self.tuner == "hyperband" and self.epochs is not None:
-            raise ConfigError("hyperband decides the epochs per trial: use --max-epochs instead of --epochs")
-        if self.tuner != "hyperband" and (self.max_epochs is not None or self.factor is not None):
-            raise ConfigError("--max-epochs and --factor are for hyperband only")
-        bayesian_only = (self.num_initial_points, self.alpha, self.beta)
-        if self.tuner != "bayesian" and any(v is not None for v in bayesian_only):
-            raise ConfigError("--num-initial-points, --alpha and --beta are for bayesian only")
 
     @property
     def project_dir(self) -> Path:
         return self.directory / str(self.project_name)
 
-    def experiment_options(self) -> dict[str, Any]:
-        """The options that define the experiment, as given (None where not given)."""
-        values = asdict(self)
-        return {name: values[name] for name in EXPERIMENT_OPTIONS}
+    def given(self, scope: str) -> dict[str, Any]:
+        """The options of one scope as given (None where not given)."""
+        return {name: getattr(self, name) for name in recorded(scope)}
+
+
+def _config_field(option: Option) -> tuple[str, Any, Any]:
+    """A flag, or an option that is not recorded, starts at its default; the others at None, "not given"."""
+    default = option.default if option.is_flag or option.scope == COMMAND else None
+    return option.name, Any, field(default=default)
+
+
+# Everything a search needs besides its data and how this process runs it. None means "not given": use what a
+# resumed project was searched with, or else the option's default. Made from the table, so that an option added
+# there is a field here.
+SearchConfig = make_dataclass(
+    "SearchConfig",
+    [("tuner", str), ("hypermodel", str),
+     *(_config_field(option) for option in OPTIONS if option.name not in COMMAND_LINE_ONLY)],
+    bases=(_Checked,),
+)
+SearchConfig.__module__ = __name__
+SearchConfig.__doc__ = "A search as asked for (from the command line or a notebook), checked on creation."
+
+
+def config_from_command_line(tuner: str, hypermodel: str, values: dict[str, Any]) -> Any:
+    """A SearchConfig from the command's option values (the command-line-only ones left out), parsed."""
+    parsed = {}
+    for name in (f.name for f in fields(SearchConfig) if f.name not in ("tuner", "hypermodel")):
+        value = values.get(name)
+        if value is not None:
+            parse = OPTION[name].parse
+            parsed[name] = parse(value) if parse is not None else value
+    return SearchConfig(tuner=tuner, hypermodel=hypermodel, **parsed)
 
 
 def default_options(tuner: str, fit_defaults: dict[str, int]) -> dict[str, Any]:
-    """The experiment options used when neither the user nor a resumed project sets them."""
-    return {
-        "objective": DEFAULT_OBJECTIVE,
-        "epochs": None if tuner == "hyperband" else fit_defaults.get("epochs", DEFAULT_EPOCHS),
-        "batch_size": fit_defaults.get("batch_size", DEFAULT_BATCH_SIZE),
-        "executions_per_trial": 1,
-        "validation_split": None,  # the data layer's default: 10,000 of 60,000 digits
-        "seed": 0,
-        "max_epochs": 20 if tuner == "hyperband" else None,
-        "factor": 3 if tuner == "hyperband" else None,
-        "num_initial_points": None,  # keras-tuner's default: 3 per hyperparameter
-        "alpha": 1e-4 if tuner == "bayesian" else None,
-        "beta": 2.6 if tuner == "bayesian" else None,
-        "early_stopping": None,  # train every trial for all its epochs
-        "cv": None,  # score on one held-out validation split
-        "fix": {},
-        "only": [],
-    }
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in a duration such as `90s`, `20m`, `1h30m` or `45` (seconds)."""
-    match = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
-    if not text.strip() or match is None:
-        raise ConfigError(f"--time-budget {text!r}: write a duration such as 90s, 20m or 1h30m")
-    hours, minutes, seconds = (float(group) if group else 0.0 for group in match.groups())
-    return hours * 3600 + minutes * 60 + seconds
+    """The experiment's options when neither the command line nor a resumed project sets them: the table's
+    defaults, the hypermodel's own fit settings, and nothing for options the tuner does not take."""
+    defaults = {}
+    for name in recorded(EXPERIMENT):
+        option = OPTION[name]
+        defaults[name] = copy.deepcopy(fit_defaults.get(name, option.default)) if tuner in option.tuners else None
+    return defaults
 
 
 def default_project_name(tuner: str, hypermodel: str) -> str:
     """TUNER-HYPERMODEL, with a MODULE:ATTRIBUTE reference made folder-safe."""
     return f"{tuner}-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", hypermodel).strip("-")
-
-
-def _check_at_least(option: str, value: int | None, minimum: int) -> None:
-    if value is not None and value < minimum:
-        flag = "--" + option.replace("_", "-")
-        raise ConfigError(f"{flag} must be >= {minimum}, got {value}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import hashlib
 import os
 import socket
 import sys
@@ -48,15 +49,24 @@ class MnistData:
     source: str  # "file", "idx", "keras" or "sample"
     location: str  # path read, "keras.datasets.mnist", or the bundled sample path
     note: str = ""  # e.g. why the bundled sample was used
+    # {"train": ..., "test": ...}: a hash of the training arrays and one of the test arrays, made on loading;
+    # two loads of the same data have the same fingerprint, whatever file they came from
+    fingerprint: dict[str, str] = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.fingerprint is None:
+            prints = {"train": fingerprint(self.x_train, self.y_train), "test": fingerprint(self.x_test, self.y_test)}
+            object.__setattr__(self, "fingerprint", prints)
 
     def describe(self) -> dict:
-        """JSON-safe description: source, location, train and test counts, note."""
+        """JSON-safe description: source, location, train and test counts, note, fingerprint."""
         return {
             "source": self.source,
             "location": self.location,
             "train": int(len(self.y_train)),
             "test": int(len(self.y_test)),
             "note": self.note,
+            "fingerprint": self.fingerprint,
         }
 
     def summary(self) -> str:
@@ -115,6 +125,16 @@ def load_recorded(info: dict) -> MnistData:
     return load_mnist(None)
 
 
+def fingerprint(*arrays: np.ndarray) -> str:
+    """The first 16 hex digits of a SHA-256 over the arrays' dtypes, shapes and bytes."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.data)
+    return digest.hexdigest()[:16]
+
+
 def default_validation_size(n_train: int) -> int:
     """Default validation size: 10,000 for full MNIST (>= 60,000), else one sixth."""
     if n_train >= 60_000:
@@ -136,6 +156,11 @@ def prepare_images(x: np.ndarray, input_shape: tuple[int, ...] = (784,)) -> np.n
     return (x.astype(np.float32) / np.float32(255.0)).reshape((len(x), *shape))
 
 
+def prepare_labels(y: np.ndarray, one_hot: bool) -> np.ndarray:
+    """Integer labels as a hypermodel wants them: unchanged, or one-hot (10 classes)."""
+    return np.eye(10, dtype="float32")[y] if one_hot else y
+
+
 def split_validation(
     x: np.ndarray,
     y: np.ndarray,
@@ -147,9 +172,15 @@ def split_validation(
     validation: a count (int >= 1), a fraction (float in (0, 1)), or None for
     default_validation_size(len(x)).
     """
-    n = len(x)
-    if len(y) != n:
-        raise DataError(f"{n:,} images but {len(y):,} labels; they must have the same length")
+    if len(y) != len(x):
+        raise DataError(f"{len(x):,} images but {len(y):,} labels; they must have the same length")
+    fit_idx, val_idx = validation_indices(y, validation, seed)
+    return x[fit_idx], y[fit_idx], x[val_idx], y[val_idx]
+
+
+def validation_indices(y: np.ndarray, validation: int | float | None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The indices of the fit part and of the validation part of a stratified, seeded split (see split_validation)."""
+    n = len(y)
     n_val = _validation_count(validation, n)
     if validation is None:
         where = f"the default validation size {n_val:,}"
@@ -185,7 +216,7 @@ def split_validation(
     fit_idx, val_idx = train_test_split(
         np.arange(n), test_size=n_val, stratify=y, random_state=seed, shuffle=True
     )
-    return x[fit_idx], y[fit_idx], x[val_idx], y[val_idx]
+    return fit_idx, val_idx
 
 
 def _validation_count(validation: int | float | None, n: int) -> int:

@@ -1,4 +1,5 @@
-"""Build keras-tuner's RandomSearch, Hyperband, BayesianOptimization and GridSearch from one configuration."""
+"""kerastune's keras-tuner tuners for an experiment: random search, Hyperband, Bayesian optimization and grid
+search, each on keras-tuner's own oracle, and the arguments their trials train with."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import contextlib
 import io
 import json
 import math
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,20 +14,22 @@ from typing import Any
 
 import keras
 import keras_tuner as kt
-from keras_tuner.src.engine import metrics_tracking, tuner_utils
 
+from tuners import internals
 from tuners.config import ConfigError
-from tuners.keras_tuner_fixes import atomic_state_files, quiet_failed_trials
+from tuners.data import prepare_images, prepare_labels
 from tuners.project import LOGS_NAME, ProjectError, write_atomically
-from tuners.tf_memory import forget_custom_gradients
+from tuners.results import FAILURE_FILE
+from tuners.seeds import derived_seed
 from tuners.trials import FOLDS_FILE
 
-TrialListener = Callable[[Any, float], None]
-
-
-# A failed trial's traceback, written into its folder: keras-tuner's gRPC messages do not carry it
-# from a worker to the chief.
-FAILURE_FILE = "failure.txt"
+# tuner name -> the keras-tuner oracle that chooses its trials
+ORACLES: dict[str, type] = {
+    "random": internals.RandomSearchOracle,
+    "hyperband": internals.HyperbandOracle,
+    "bayesian": internals.BayesianOptimizationOracle,
+    "grid": internals.GridSearchOracle,
+}
 
 
 class FailOnNonFiniteLoss(keras.callbacks.Callback):
@@ -56,128 +58,104 @@ class ReportEpochs(keras.callbacks.Callback):
         self.on_epoch(epoch + 1, int(self.params.get("epochs") or 0))
 
 
-class _Reporting:
-    """Mixin for keras-tuner tuners: tells a listener about every finished trial and its duration,
-    records why a trial failed next to its files, fails trials whose loss is not finite, frees
-    what TensorFlow would keep of each trial, and repairs what a killed search left behind when
-    it reloads a project."""
+class TrialTakenBack(Exception):
+    """The chief gave this worker's trial to another worker (it had not heard from this one in time)."""
 
-    listener: TrialListener | None = None
-    # --cv: (fit indices, held-out indices) per fold; None scores on the validation data given to fit
-    cv_folds: list[tuple[Any, Any]] | None = None
+
+class StopWhenTakenBack(keras.callbacks.Callback):
+    """On a worker: stop training, at the next batch, a trial the chief has given to another worker."""
+
+    def __init__(self, watchdog: Any) -> None:
+        super().__init__()
+        self.watchdog = watchdog
+
+    def __deepcopy__(self, memo: dict) -> StopWhenTakenBack:
+        return StopWhenTakenBack(self.watchdog)
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.watchdog.taken_back:
+            raise TrialTakenBack("the chief gave this trial to another worker")
+
+
+class TrialRunner:
+    """How a kerastune trial trains (a mixin before keras-tuner's tuner):
+
+    - seeded from (--seed, trial id), so that it trains the same way whoever runs it, whenever;
+    - failed when its loss becomes NaN or infinite;
+    - under --cv, once per fold (`folds`), its score the mean over the folds (recorded in `folds.json`);
+    - without leaking TensorFlow memory from one trial to the next (internals.forget_custom_gradients);
+    - its failure's traceback kept in its folder;
+    - on a worker, watched (`watchdog`): a trial the chief took back is dropped, and not reported.
+    """
+
+    seed = 0
+    folds: list[tuple[Any, Any]] | None = None  # under --cv: (fit indices, held-out indices) per fold
+    watchdog: Any = None  # on a worker: a parallel.Heartbeat
+    # on a worker: told of each trial it ran, as the chief recorded it, and how long it took
+    on_trial_done: Callable[[Any, float], None] | None = None
     _trial_started = 0.0
-    _fold: int | None = None  # the fold being trained, under --cv
 
     def on_trial_begin(self, trial: Any) -> None:
         self._trial_started = time.monotonic()
+        if self.watchdog is not None:
+            self.watchdog.watch(trial.trial_id)
         super().on_trial_begin(trial)
 
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
-        kwargs["callbacks"] = [*kwargs.get("callbacks", []), FailOnNonFiniteLoss()]
-        with forget_custom_gradients():  # or memory grows with every trial (see tuners.tf_memory)
-            if self.cv_folds:
+        keras.utils.set_random_seed(derived_seed(self.seed, "trial", trial.trial_id))
+        callbacks = [*kwargs.get("callbacks", []), FailOnNonFiniteLoss()]
+        if self.watchdog is not None:
+            callbacks.append(StopWhenTakenBack(self.watchdog))
+        kwargs["callbacks"] = callbacks
+        with internals.forget_custom_gradients():  # or memory grows with every trial
+            if self.folds:
                 return self._cross_validate(trial, *args, **kwargs)
             return super().run_trial(trial, *args, **kwargs)
 
     def _cross_validate(self, trial: Any, x: Any, y: Any, **kwargs: Any) -> list[Any]:
-        """Train on each fold's fit part, score on its held-out part; keras-tuner averages the
-        histories (as it does executions), so the trial's score is the mean over the folds."""
+        """Train on each fold's fit part, score on its held-out part; keras-tuner averages the histories (as
+        it does executions), so the trial's score is the mean over the folds."""
         histories: list[Any] = []
         per_fold = []
-        for fold, (fit, held_out) in enumerate(self.cv_folds):
-            self._fold = fold
-            fold_kwargs = dict(kwargs, validation_data=(x[held_out], y[held_out]))
-            results = super().run_trial(trial, x[fit], y[fit], **fold_kwargs)
-            histories += results
-            per_fold.append(results)
-        self._fold = None
+        try:
+            for fold, (fit, held_out) in enumerate(self.folds):
+                self.fold = fold
+                fold_kwargs = dict(kwargs, validation_data=(x[held_out], y[held_out]))
+                results = super().run_trial(trial, x[fit], y[fit], **fold_kwargs)
+                histories += results
+                per_fold.append(results)
+        finally:
+            self.fold = None
         objective = self.oracle.objective
         folds = {
-            "scores": [float(tuner_utils.convert_to_metrics_dict(r, objective)[objective.name]) for r in per_fold],
-            "best_epochs": [tuner_utils.get_best_step(r, objective) + 1 for r in per_fold],
+            "scores": [internals.history_score(r, objective) for r in per_fold],
+            "best_epochs": [internals.history_best_step(r, objective) + 1 for r in per_fold],
         }
         write_atomically(Path(self.get_trial_dir(trial.trial_id)) / FOLDS_FILE, json.dumps(folds) + "\n")
         return histories
 
-    def _get_tensorboard_dir(self, logdir: Any, trial_id: Any, execution: int) -> str:
-        if self._fold is None:
-            return super()._get_tensorboard_dir(logdir, trial_id, execution)
-        return str(Path(logdir) / str(trial_id) / f"fold{self._fold}-execution{execution}")
-
-    def reload(self) -> None:
-        super().reload()
-        if not self._is_worker():
-            restart_interrupted_trials(self.oracle)
-
     def on_trial_end(self, trial: Any) -> None:
+        if self.watchdog is not None:
+            self.watchdog.stop()
+            if self.watchdog.taken_back:
+                return  # another worker runs it now: nothing of this run is reported
         if trial.message:
             write_atomically(Path(self.get_trial_dir(trial.trial_id)) / FAILURE_FILE, trial.message.strip() + "\n")
         super().on_trial_end(trial)  # the oracle scores and records the trial here
-        if self.listener is not None:
+        if self.on_trial_done is not None:
             recorded = self.oracle.get_trial(trial.trial_id)
             recorded.message = recorded.message or trial.message
-            self.listener(recorded, time.monotonic() - self._trial_started)
+            self.on_trial_done(recorded, time.monotonic() - self._trial_started)
 
 
-def restart_interrupted_trials(oracle: Any) -> None:
-    """Make a reloaded oracle rerun, from scratch, the trials a killed search left unfinished.
-
-    keras-tuner queues the trials that `oracle.json` lists as running for a retry. But its
-    `end_trial` saves `oracle.json` before it takes the ended trial off the running list, so a
-    trial that had finished may be listed as running too: it is kept as it finished, not rerun
-    (which would count it twice). The others are rerun from scratch, their partial results
-    dropped. A trial whose own file was written but which `oracle.json` never recorded (the process
-    died between the two writes) is forgotten: the oracle creates it again under the same id.
-    """
-    started, finished = set(oracle.start_order), set(oracle.end_order)
-    for trial_id in [t for t in oracle.trials if t not in started]:
-        del oracle.trials[trial_id]
-    oracle._retry_queue = [t for t in oracle._retry_queue if t not in finished]
-    for trial_id in oracle._retry_queue:
-        trial = oracle.trials[trial_id]
-        trial.metrics = metrics_tracking.MetricsTracker()
-        trial.score, trial.best_step, trial.message = None, 0, None
-        shutil.rmtree(Path(oracle._project_dir) / LOGS_NAME / str(trial_id), ignore_errors=True)  # its partial logs
+class SearchTuner(TrialRunner, internals.Tuner):
+    """A random search, Bayesian optimization or grid search: keras-tuner's Tuner on the matching oracle."""
 
 
-class RandomSearch(_Reporting, kt.RandomSearch):
-    """keras-tuner's RandomSearch, reporting each trial."""
-
-
-class Hyperband(_Reporting, kt.Hyperband):
-    """keras-tuner's Hyperband, reporting each trial.
-
-    Under --cv its trials train from scratch: a trial that went on from an earlier trial's weights
-    would be scored on held-out digits that those weights were trained on (in the earlier trial's
-    other folds).
-    """
-
-    def _build_hypermodel(self, hp: Any) -> Any:
-        if self.cv_folds:
-            return kt.Tuner._build_hypermodel(self, hp)
-        return super()._build_hypermodel(hp)
-
-    def _build_and_fit_model(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
-        if self.cv_folds:
-            kwargs["initial_epoch"] = 0
-        return super()._build_and_fit_model(trial, *args, **kwargs)
-
-
-class BayesianOptimization(_Reporting, kt.BayesianOptimization):
-    """keras-tuner's BayesianOptimization, reporting each trial."""
-
-
-class GridSearch(_Reporting, kt.GridSearch):
-    """keras-tuner's GridSearch, reporting each trial."""
-
-
-# tuner name -> keras-tuner class
-TUNER_CLASSES: dict[str, type] = {
-    "random": RandomSearch,
-    "hyperband": Hyperband,
-    "bayesian": BayesianOptimization,
-    "grid": GridSearch,
-}
+class HyperbandSearchTuner(TrialRunner, internals.HyperbandTuner):
+    """keras-tuner's Hyperband. Under --cv its trials train from scratch: a trial that went on from an earlier
+    trial's weights would be scored on held-out digits that those weights were trained on (in the earlier
+    trial's other folds)."""
 
 
 def parse_objective(text: str) -> kt.Objective:
@@ -196,48 +174,45 @@ def parse_objective(text: str) -> kt.Objective:
         ) from None
 
 
+def make_oracle(experiment: Any, hyperparameters: kt.HyperParameters | None) -> Any:
+    """The experiment's oracle, fresh. keras-tuner's own limit of consecutive failed trials is lifted: it stops
+    a search from inside the oracle, before the failed trial is saved; kerastune decides when failures stop a
+    search."""
+    options = experiment.options
+    common = dict(
+        objective=parse_objective(options["objective"]),
+        seed=derived_seed(experiment.seed, "oracle"),
+        hyperparameters=hyperparameters,  # the space to search (with pinned values), else the hypermodel's
+        max_consecutive_failed_trials=math.inf,
+    )
+    if experiment.tuner == "hyperband":
+        return ORACLES["hyperband"](max_epochs=options["max_epochs"], factor=options["factor"], **common)
+    if experiment.tuner == "bayesian":
+        return ORACLES["bayesian"](max_trials=options["max_trials"], num_initial_points=options["num_initial_points"],
+                                   alpha=options["alpha"], beta=options["beta"], **common)
+    return ORACLES[experiment.tuner](max_trials=options["max_trials"], **common)
+
+
 def build_tuner(
-    tuner: str,
+    experiment: Any,
     hypermodel: Any,
-    options: dict[str, Any],
     project_dir: Path,
     *,
-    max_trials: int | None,
-    listener: TrialListener | None = None,
     hyperparameters: kt.HyperParameters | None = None,
+    folds: list[tuple[Any, Any]] | None = None,
 ) -> Any:
-    """A keras-tuner tuner for `project_dir`, reloading the project there if there is one.
-
-    keras-tuner's own limit of consecutive failed trials is lifted: it stops a search from inside
-    the oracle, before the failed trial is saved. The caller decides when failures stop a search.
-    """
-    atomic_state_files()
-    quiet_failed_trials()
-    common = dict(
-        hypermodel=hypermodel,
-        objective=parse_objective(options["objective"]),
-        executions_per_trial=options["executions_per_trial"],
-        seed=options["seed"],
-        directory=str(Path(project_dir).parent),
-        project_name=Path(project_dir).name,
-        hyperparameters=hyperparameters,  # the space to search (with pinned values), else the hypermodel's
-    )
-    if tuner == "hyperband":
-        specific = {"max_epochs": options["max_epochs"], "factor": options["factor"]}
-    elif tuner == "bayesian":
-        specific = {
-            "max_trials": max_trials,
-            "num_initial_points": options["num_initial_points"],
-            "alpha": options["alpha"],
-            "beta": options["beta"],
-        }
-    else:
-        specific = {"max_trials": max_trials}
+    """The experiment's tuner for `project_dir`, reloading the project there if there is one."""
+    tuner_class = HyperbandSearchTuner if experiment.tuner == "hyperband" else SearchTuner
     try:
-        instance = _quietly(TUNER_CLASSES[tuner], **common, **specific)
-        if _oracle_not_reloaded(instance):
-            instance.oracle.reload()
-            restart_interrupted_trials(instance.oracle)
+        with contextlib.redirect_stdout(io.StringIO()):  # keras-tuner's own prints ("Reloading Tuner from ...")
+            tuner = tuner_class(
+                make_oracle(experiment, hyperparameters),
+                hypermodel=hypermodel,
+                executions_per_trial=experiment.options["executions_per_trial"],
+                directory=str(Path(project_dir).parent),
+                project_name=Path(project_dir).name,
+            )
+            tuner.reload_missed_state()
     except (RuntimeError, KeyError, ValueError, TypeError) as error:
         if not (Path(project_dir) / "oracle.json").exists():
             raise
@@ -246,37 +221,52 @@ def build_tuner(
             f"cannot reload the project in {project_dir} ({type(error).__name__}: {reason}); kerastune leaves "
             "it as it is: discard it with --overwrite, or use another --name"
         ) from error
-    instance.oracle.max_consecutive_failed_trials = math.inf
-    instance.listener = listener
-    return instance
-
-
-def _oracle_not_reloaded(tuner: Any) -> bool:
-    """Whether keras-tuner started afresh over an oracle that has state to resume.
-
-    keras-tuner reloads a project only if it finds the tuner's own file (`tuner0.json`), which a
-    chief writes only when its search ends: a chief killed before that would have its finished
-    trials silently overwritten. kerastune goes by the oracle's file instead.
-    """
-    oracle_file = Path(tuner.project_dir) / "oracle.json"
-    return not tuner._is_worker() and oracle_file.exists() and not Path(tuner._get_tuner_fname()).exists()
-
-
-def _quietly(cls: type, **kwargs: Any) -> Any:
-    """Construct a tuner without keras-tuner's own prints (e.g. "Reloading Tuner from ...")."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        return cls(**kwargs)
+    tuner.seed = experiment.seed
+    tuner.folds = folds
+    tuner.from_scratch = bool(folds)
+    return tuner
 
 
 def planned_trials(tuner: Any) -> int | None:
     """How many trials this search will run in all, when that is known in advance."""
-    oracle = tuner.oracle
-    if isinstance(oracle, kt.oracles.HyperbandOracle):
-        # One Hyperband iteration: the bracket sizes keras-tuner's oracle uses.
-        return sum(
-            oracle._get_size(bracket, round_num)
-            for bracket in range(oracle._get_num_brackets())
-            for round_num in range(oracle._get_num_rounds(bracket))
-        ) * int(oracle.hyperband_iterations)
-    return oracle.max_trials
+    if isinstance(tuner.oracle, kt.oracles.HyperbandOracle):
+        return internals.hyperband_trials(tuner.oracle)
+    return tuner.oracle.max_trials
 
+
+def search_arguments(
+    experiment: Any,
+    data: Any,
+    split: Any,
+    spec: Any,
+    project_dir: Path,
+    *,
+    verbose: bool = False,
+    on_epoch: Callable[[int, int], None] | None = None,
+) -> tuple[tuple[Any, Any], dict[str, Any]]:
+    """What `tuner.search` passes on to `model.fit`: the training data as the hypermodel wants it, and the rest.
+    Under --cv all the training digits (each trial splits them into its folds); else the fit part, with the
+    validation part as validation data."""
+    x, y = data.x_train, data.y_train
+    options = experiment.options
+    kwargs: dict[str, Any] = {"batch_size": options["batch_size"], "verbose": 1 if verbose else 0, "callbacks": []}
+    if split.folds is None:
+        x_val, y_val = x[split.validation], y[split.validation]
+        kwargs["validation_data"] = (prepare_images(x_val, spec.input_shape),
+                                     prepare_labels(y_val, spec.one_hot_labels))
+        x, y = x[split.fit], y[split.fit]
+    if options["epochs"] is not None:
+        kwargs["epochs"] = options["epochs"]
+    if experiment.run.get("tensorboard", True):
+        # keras-tuner gives each trial its own folder under it, and adds the HParams plugin's data
+        kwargs["callbacks"].append(keras.callbacks.TensorBoard(log_dir=str(Path(project_dir) / LOGS_NAME),
+                                                               write_graph=False))
+    if options.get("early_stopping"):
+        objective = parse_objective(options["objective"])
+        kwargs["callbacks"].append(keras.callbacks.EarlyStopping(
+            monitor=objective.name, mode=objective.direction, patience=options["early_stopping"],
+            restore_best_weights=True,
+        ))
+    if on_epoch is not None:
+        kwargs["callbacks"].append(ReportEpochs(on_epoch))
+    return (prepare_images(x, spec.input_shape), prepare_labels(y, spec.one_hot_labels)), kwargs

@@ -4,11 +4,13 @@ The lock is the kernel's (`flock`), not the file's existence: it goes away with 
 holds it, however that process ends, so a killed search never leaves a stale lock behind. The file
 itself stays and only says who held the lock last. Workers of a parallel search do not take it:
 their chief holds it for them.
+
+`flock` exists on Linux and macOS. Where it does not (Windows), a search is refused with a message that says
+so, rather than run without a lock; reading commands work, and cannot tell whether a search is running.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import socket
@@ -17,9 +19,18 @@ from typing import Any
 
 from tuners.project import LOCK_NAME, ProjectError, now
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
 
 class ProjectBusyError(ProjectError):
     """Another search is running on the project."""
+
+
+class LockUnavailableError(RuntimeError):
+    """This system has no `flock`, so a search cannot take its project's lock."""
 
 
 class ProjectLock:
@@ -30,6 +41,11 @@ class ProjectLock:
         self._fd: int | None = None
 
     def acquire(self) -> ProjectLock:
+        if fcntl is None:
+            raise LockUnavailableError(
+                "kerastune guards each project with a file lock (fcntl.flock), which this system does not have: "
+                "run searches on Linux or macOS (on Windows, in WSL)"
+            )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -61,7 +77,7 @@ class ProjectLock:
 def search_running(project_dir: Path) -> bool:
     """Whether a search holds the project's lock now; asks without creating or keeping anything."""
     path = Path(project_dir) / LOCK_NAME
-    if not path.exists():
+    if fcntl is None or not path.exists():
         return False
     fd = os.open(path, os.O_RDONLY)
     try:

@@ -1,11 +1,11 @@
 """Parallel and distributed search on keras-tuner's own chief/worker oracle service (gRPC).
 
-The chief holds the one real oracle and serves it with keras-tuner's `OracleServicer`; workers
-are ordinary keras-tuner tuners whose oracle is keras-tuner's `OracleClient`, chosen through
-`KERASTUNER_TUNER_ID`, `KERASTUNER_ORACLE_IP` and `KERASTUNER_ORACLE_PORT`. What kerastune adds:
-a server that stops as soon as the search is done (keras-tuner's own chief polls every 20 s
-before it exits), local worker processes with their share of the CPU threads, one merged
-progress stream read from the chief's oracle, and a group that survives a dead worker.
+The chief holds the one real oracle and serves it (internals.OracleServer); workers are ordinary keras-tuner
+tuners whose oracle is keras-tuner's `OracleClient`, chosen through `KERASTUNER_TUNER_ID`,
+`KERASTUNER_ORACLE_IP` and `KERASTUNER_ORACLE_PORT`. What kerastune adds: a server that stops as soon as the
+search is done, local worker processes with their share of the CPU threads, one progress stream (the
+oracle reports each trial's end to the chief's search), a group that survives a dead worker, and a heartbeat,
+so that the trial of a worker gone silent (a lost machine, a cut network, a stopped process) runs elsewhere.
 """
 
 from __future__ import annotations
@@ -14,76 +14,44 @@ import ctypes
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tuners import internals
 from tuners.config import ConfigError
-from tuners.keras_tuner_fixes import quiet_condition_protos
-from tuners.noise import quiet_keras_noise
+from tuners.results import SearchSummary, TrialEvent
 from tuners.runmode import OVERWRITE_IN_WORKER, threads_per_worker
-from tuners.search import Search, SearchSummary, TrialEvent, failure_reason
+from tuners.search import Search
 
 ORACLE_ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
 POLL_SECONDS = 0.2
 IDLE_WAIT_SECONDS = 0.5  # how long a worker waits when the oracle has no trial for it yet
+HEARTBEAT_SECONDS = 1.0  # how often a worker running a trial tells the chief it is alive
 STOP_GRACE_SECONDS = 5.0
 LOCK_WAIT_SECONDS = 10.0
 # set in a local worker's environment to the chief's process id
 LOCAL_WORKER_ENV = "KERASTUNE_CHIEF_PID"
 
 
-# (worker id, oracle host, oracle port) -> the command line of a worker process
-WorkerCommand = Callable[[str, str, int], list[str]]
-
-
 class WorkersFailedError(RuntimeError):
     """Every worker stopped before the search was done."""
 
 
-class OracleService:
-    """keras-tuner's `OracleServicer` on a gRPC server this process controls.
+def local_worker_command(search: Search, worker_id: str, host: str, port: int) -> list[str]:
+    """The command line of a local worker: it finds everything else in the project's manifest.
 
-    The address is taken first, so that a port in use is refused before anything is written.
+    `python -P` leaves the current folder off `sys.path`, so that a folder of the user's named `app` or
+    `tuners` cannot stand in for kerastune's; only a MODULE:ATTRIBUTE hypermodel is looked up there.
     """
-
-    def __init__(self, host: str, port: int = 0) -> None:
-        import grpc
-
-        # One thread, as keras-tuner's chief uses: the oracle is not made for concurrent calls.
-        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-        try:
-            self.port = self.server.add_insecure_port(f"{host}:{port}")
-        except RuntimeError:
-            self.port = 0
-        if self.port == 0:
-            raise ConfigError(f"--oracle {host}:{port}: cannot listen there; is the port in use or the address wrong?")
-        self.host = host
-        self.servicer: Any = None
-
-    def serve(self, oracle: Any) -> None:
-        from keras_tuner.src import protos
-        from keras_tuner.src.distribute.oracle_chief import OracleServicer
-
-        self.servicer = OracleServicer(oracle)
-        protos.get_service_grpc().add_OracleServicer_to_server(self.servicer, self.server)
-        self.server.start()
-
-    def stop(self) -> None:
-        self.server.stop(grace=1).wait()
-
-    def search_done(self) -> bool:
-        """True once the oracle has told a worker to stop and no worker holds or asks for a trial.
-
-        keras-tuner's `exit_chief` asks the same under the oracle's lock; this only reads, so the
-        chief never waits on a lock that an error in the service's thread left held.
-        """
-        oracle = self.servicer.oracle
-        return self.servicer.stop_triggered and not oracle.ongoing_trials and not oracle.tuner_ids
+    config = search.config
+    return [sys.executable, "-P", "-m", "app", config.tuner, config.hypermodel, "--dir", str(config.directory),
+            "--name", str(config.project_name), "--role", "worker", "--oracle", f"{host}:{port}",
+            "--worker-id", worker_id]
 
 
 @dataclass
@@ -99,14 +67,14 @@ class Worker:
 class LocalWorkers:
     """Worker processes on this machine, started with their share of the threads; none outlives us."""
 
-    def __init__(self, command: WorkerCommand, count: int, address: tuple[str, int], log_dir: Path):
-        self.command = command
+    def __init__(self, search: Search, count: int, address: tuple[str, int]):
+        self.search = search
         self.count = count
         self.address = address
-        self.log_dir = Path(log_dir)
+        self.log_dir = search.project_dir / "workers"
         self.workers: list[Worker] = []
 
-    def start(self) -> None:
+    def start(self) -> LocalWorkers:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         threads = str(threads_per_worker(self.count))
         host, port = self.address
@@ -122,10 +90,11 @@ class LocalWorkers:
             log = self.log_dir / f"{worker_id}.log"
             with open(log, "w") as out:
                 process = subprocess.Popen(
-                    self.command(worker_id, host, port), env=env, stdin=subprocess.DEVNULL, stdout=out,
-                    stderr=subprocess.STDOUT,
+                    local_worker_command(self.search, worker_id, host, port), env=env, stdin=subprocess.DEVNULL,
+                    stdout=out, stderr=subprocess.STDOUT,
                 )
             self.workers.append(Worker(worker_id, process, log))
+        return self
 
     def exited(self) -> list[Worker]:
         """Workers that have exited and were not reported yet."""
@@ -141,6 +110,7 @@ class LocalWorkers:
         """Ask every worker to stop, then make sure: no process is left behind."""
         for worker in self.workers:
             if worker.process.poll() is None:
+                worker.process.send_signal(signal.SIGCONT)  # a stopped process cannot act on SIGTERM
                 worker.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for worker in self.workers:
@@ -170,60 +140,55 @@ def run_chief(
     port: int,
     *,
     local_workers: int,
-    worker_command: WorkerCommand | None,
+    worker_timeout: float,
     on_trial: Callable[[TrialEvent], None] | None = None,
     on_notice: Callable[[str], None] | None = None,
     on_listening: Callable[[str, int], None] | None = None,
 ) -> SearchSummary:
-    """Serve the search's oracle on HOST:PORT (0 = any free port) and run `local_workers` worker
-    processes against it; remote workers may join. Ends when the search is done."""
+    """Serve the search's oracle on HOST:PORT (0 = any free port) and run `local_workers` worker processes
+    against it; remote workers may join. Ends when the search is done."""
     notice = on_notice or (lambda message: None)
     for name in ORACLE_ENV:  # this process is the chief: keras-tuner must not make it a client
         os.environ.pop(name, None)
-    quiet_condition_protos()
-    service = OracleService(host, port)
-    tuner = search.start()
-    oracle = tuner.oracle
-    oracle.verbose = 0  # keras-tuner's own per-trial printout; the watcher reports trials instead
-    # The oracle's own consecutive-failure limit is off (see build_tuner): raised inside the oracle,
-    # in the service's thread, it would also leave the oracle's lock held for good (its `synchronized`
-    # has no try/finally) and stall the chief (keras-tuner issue #915). The chief checks instead.
-    workers = None
-    try:
-        service.serve(oracle)
-        if on_listening:
-            on_listening(service.host, service.port)
-        watcher = TrialWatcher(search, oracle, on_trial)
-        if local_workers:
-            workers = LocalWorkers(worker_command, local_workers, (_connect_host(host), service.port),
-                                   search.config.project_dir / "workers")
-            workers.start()
-        while True:
-            time.sleep(POLL_SECONDS)
-            watcher.poll()
-            search.check_failures(oracle)
-            search.check_time_budget(oracle)
-            if workers is not None:
-                for worker in workers.exited():
-                    if worker.process.returncode != 0:  # 0: it was told the search is done
-                        _worker_died(worker, oracle, notice)
-                if workers.alive() == 0:
-                    if not service.search_done() and not _budget_spent(oracle):
-                        raise WorkersFailedError(
-                            f"all {local_workers} workers stopped before the search was done; their logs are "
-                            f"in {workers.log_dir}. Run the same command again to resume"
-                        )
+    server = internals.OracleServer(host, port)
+    if server.port == 0:
+        raise ConfigError(f"--oracle {host}:{port}: cannot listen there; is the port in use or the address wrong?")
+    with internals.patched():
+        tuner = search.open(on_trial)
+        oracle = tuner.oracle
+        oracle.verbose = 0  # keras-tuner's own per-trial printout; the search reports trials instead
+        workers = None
+        try:
+            server.serve(oracle)
+            if on_listening:
+                on_listening(server.host, server.port)
+            if local_workers:
+                workers = LocalWorkers(search, local_workers, (_connect_host(host), server.port)).start()
+            while True:
+                time.sleep(POLL_SECONDS)
+                search.check()
+                for worker in oracle.silent_workers(worker_timeout):
+                    _take_back(oracle, worker, worker_timeout, notice)
+                if workers is not None:
+                    for worker in workers.exited():
+                        if worker.process.returncode != 0:  # 0: it was told the search is done
+                            _worker_died(worker, oracle, notice)
+                    if workers.alive() == 0:
+                        if not server.search_done() and not _budget_spent(oracle):
+                            raise WorkersFailedError(
+                                f"all {local_workers} workers stopped before the search was done; their logs are "
+                                f"in {workers.log_dir}. Run the same command again to resume"
+                            )
+                        break
+                elif server.search_done():
                     break
-            elif service.search_done():
-                break
-        watcher.poll()
-    finally:
-        if workers is not None:
-            workers.stop()
-        service.stop()
-        tuner.save()
-        summary = search.finish(oracle)
-    search.check_outcome(oracle, summary)
+        finally:
+            if workers is not None:
+                workers.stop()
+            server.stop()
+            tuner.save()
+            summary = search.close()
+    search.check_outcome(summary)
     return summary
 
 
@@ -233,7 +198,15 @@ def _connect_host(host: str) -> str:
 
 
 def _budget_spent(oracle: Any) -> bool:
-    return bool(oracle.max_trials) and len(oracle.end_order) >= oracle.max_trials
+    return oracle.closed or (bool(oracle.max_trials) and len(oracle.end_order) >= oracle.max_trials)
+
+
+def _take_back(oracle: Any, worker: str, timeout: float, notice: Callable[[str], None]) -> None:
+    """Give the trial of a worker that has gone silent to the next worker that asks."""
+    trial = _within(LOCK_WAIT_SECONDS, oracle.take_back, worker)
+    if trial is not None:
+        notice(f"no word from worker {worker} for {timeout:g}s: its trial {trial.trial_id} goes back to the queue and "
+               "runs again from its start on the next free worker; a late report from that worker is ignored")
 
 
 def _worker_died(worker: Worker, oracle: Any, notice: Callable[[str], None]) -> None:
@@ -273,39 +246,9 @@ def _within(seconds: float, function: Callable[..., Any], *args: Any) -> Any:
     return outcome.get("value")
 
 
-class TrialWatcher:
-    """Turns the chief oracle's finished trials into progress events, in the order they ended."""
-
-    def __init__(self, search: Search, oracle: Any, on_trial: Callable[[TrialEvent], None] | None):
-        self.search = search
-        self.oracle = oracle
-        self.on_trial = on_trial
-        self.reported = set(oracle.end_order)
-        self.started: dict[str, float] = {}
-        self.worker_of: dict[str, str] = {}
-
-    def poll(self) -> None:
-        now = time.monotonic()
-        for worker_id, trial in list(self.oracle.ongoing_trials.items()):
-            self.started.setdefault(trial.trial_id, now)
-            self.worker_of.setdefault(trial.trial_id, worker_id)
-        for number, trial_id in enumerate(list(self.oracle.end_order), start=1):
-            if trial_id in self.reported:
-                continue
-            self.reported.add(trial_id)
-            duration = now - self.started.get(trial_id, now)
-            worker = self.worker_of.get(trial_id)
-            event = self.search.event(self.oracle, self.oracle.trials[trial_id], number, duration, worker)
-            if event.trial.status != "COMPLETED" and not event.trial.message:
-                event.trial.message = failure_reason(self.search.config.project_dir, self.oracle.trials[trial_id])
-            self.search.record(event)
-            if self.on_trial is not None:
-                self.on_trial(event)
-
-
 class PatientOracleClient:
-    """keras-tuner's OracleClient, but a worker that is told to wait (IDLE) waits a moment before
-    asking again instead of asking in a tight loop; everything else is passed through."""
+    """keras-tuner's OracleClient, but a worker that is told to wait (IDLE) waits a moment before asking again
+    instead of asking in a tight loop (engine/base_tuner.py:229-231); everything else is passed through."""
 
     def __init__(self, client: Any) -> None:
         self._client = client
@@ -320,6 +263,43 @@ class PatientOracleClient:
         return getattr(self._client, name)
 
 
+class Heartbeat:
+    """A worker's word to the chief while it runs a trial, every HEARTBEAT_SECONDS. The chief answers whether
+    the trial is still this worker's: once it is not (the chief took it back after --worker-timeout without
+    word), `taken_back` is set and the worker drops the trial."""
+
+    def __init__(self, client: Any, interval: float = HEARTBEAT_SECONDS) -> None:
+        self.client = client
+        self.interval = interval
+        self.taken_back = False
+        self._trial_id: str | None = None
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, trial_id: str) -> None:
+        self.stop()
+        self._trial_id, self.taken_back = trial_id, False
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._beat, args=(trial_id, self._stopped), daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _beat(self, trial_id: str, stopped: threading.Event) -> None:
+        while not stopped.wait(self.interval):
+            try:
+                trial = self.client.get_trial(trial_id)
+            except Exception:  # the chief is out of reach for now: keep trying while the trial runs
+                continue
+            if trial.status == internals.STOPPED:
+                self.taken_back = True
+                return
+
+
 def run_worker(
     search: Search,
     host: str,
@@ -329,24 +309,22 @@ def run_worker(
 ) -> int:
     """Run trials for the chief at HOST:PORT until it says the search is done; returns how many."""
     die_with_parent()
-    os.environ.update(
-        KERASTUNER_TUNER_ID=worker_id, KERASTUNER_ORACLE_IP=host, KERASTUNER_ORACLE_PORT=str(port)
-    )
-    quiet_condition_protos()
+    os.environ.update(KERASTUNER_TUNER_ID=worker_id, KERASTUNER_ORACLE_IP=host, KERASTUNER_ORACLE_PORT=str(port))
     if search.config.overwrite:  # a worker must never discard the project it joins
         raise ConfigError(OVERWRITE_IN_WORKER)
-    tuner = search.build_tuner()
-    search.planned = None  # the chief knows the plan; a worker counts only its own trials
-    tuner.oracle = PatientOracleClient(tuner.oracle)
     finished = 0
 
-    def listener(trial: Any, duration: float) -> None:
+    def reported(trial: Any, duration: float) -> None:
         nonlocal finished
         finished += 1
         if on_trial is not None:
-            on_trial(search.event(tuner.oracle, trial, finished, duration, worker_id))
+            on_trial(search.event(trial, finished, duration, worker_id))
 
-    tuner.listener = listener
-    with quiet_keras_noise():
-        tuner.search(*search.fit_args, **search.fit_kwargs())
+    with internals.patched():
+        tuner = search.build_tuner()  # keras-tuner makes its oracle an OracleClient, from the environment
+        client = internals.name_worker_calls(tuner.oracle, worker_id)
+        tuner.oracle = search.oracle = PatientOracleClient(client)
+        tuner.watchdog = Heartbeat(client)
+        tuner.on_trial_done = reported
+        search.train(tuner)
     return finished

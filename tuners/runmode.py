@@ -10,8 +10,9 @@ import os
 import socket
 from dataclasses import dataclass
 
-from tuners.config import ConfigError
+from tuners.config import OPTION, ConfigError
 
+MIN_WORKER_TIMEOUT = 5.0  # seconds: a few of a worker's heartbeats
 OVERWRITE_IN_WORKER = "--overwrite is for the chief; a worker joins the chief's project as it is"
 
 
@@ -24,6 +25,7 @@ class RunMode:
     host: str = "127.0.0.1"
     port: int = 0  # 0: any free port
     worker_id: str | None = None
+    worker_timeout: float = OPTION["worker_timeout"].default  # seconds a chief waits for word from a worker
 
     @property
     def exposed(self) -> bool:
@@ -32,23 +34,35 @@ class RunMode:
 
 
 def run_mode(
-    workers: int | None, oracle: str | None, role: str | None, worker_id: str | None, overwrite: bool = False
+    workers: int | None,
+    oracle: str | None,
+    role: str | None,
+    worker_id: str | None,
+    overwrite: bool = False,
+    worker_timeout: str | None = None,
 ) -> RunMode:
     """Check the parallelism options together and say how the search will run."""
-    if workers is not None and workers < 1:
-        raise ConfigError(f"--workers must be >= 1, got {workers}")
+    OPTION["workers"].check(workers, "random")
+    timeout = OPTION["worker_timeout"].default
+    if worker_timeout is not None:
+        timeout = OPTION["worker_timeout"].parse(worker_timeout)
+        OPTION["worker_timeout"].check(timeout, "random")
+        if timeout < MIN_WORKER_TIMEOUT:
+            raise ConfigError(f"--worker-timeout must be at least {MIN_WORKER_TIMEOUT:g}s (workers report every "
+                              f"second or so), got {worker_timeout}")
     if (oracle is None) != (role is None):
         raise ConfigError("--oracle HOST:PORT and --role chief|worker go together")
     if role is None:
         if worker_id is not None:
             raise ConfigError("--worker-id is for --role worker")
         count = default_workers() if workers is None else workers
-        return RunMode("in-process") if count == 1 else RunMode("local-workers", workers=count)
+        return RunMode("in-process") if count == 1 else RunMode("local-workers", workers=count,
+                                                                 worker_timeout=timeout)
     host, port = parse_address(oracle)
     if role == "chief":
         if worker_id is not None:
             raise ConfigError("--worker-id is for --role worker")
-        return RunMode("chief", workers=workers or 0, host=host, port=port)
+        return RunMode("chief", workers=workers or 0, host=host, port=port, worker_timeout=timeout)
     if role == "worker":
         if overwrite:
             raise ConfigError(OVERWRITE_IN_WORKER)
@@ -61,14 +75,21 @@ def run_mode(
     raise ConfigError(f"--role {role!r}: choose chief or worker")
 
 
+def usable_cores() -> int:
+    """The CPU cores this process may use: its affinity where the system has one (Linux), else all of them."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1  # macOS, Windows
+
+
 def default_workers() -> int:
     """One worker per CPU core this process may use, at most four."""
-    return max(1, min(len(os.sched_getaffinity(0)), 4))
+    return max(1, min(usable_cores(), 4))
 
 
 def threads_per_worker(workers: int) -> int:
     """The CPU threads each local worker gets: the cores shared out evenly."""
-    return max(1, len(os.sched_getaffinity(0)) // workers)
+    return max(1, usable_cores() // workers)
 
 
 def parse_address(text: str) -> tuple[str, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from pathlib import Path
 from typing import Any
@@ -11,13 +12,19 @@ from typing import Any
 FOLDS_FILE = "folds.json"
 
 
-def best_epoch(best_step: int | None, values: dict[str, Any], cross_validated: bool) -> int | None:
+def best_epoch(
+    best_step: int | None, values: dict[str, Any], cross_validated: bool, fold_epochs: list[int] | None = None
+) -> int | None:
     """Epochs a model of this trial trains to reach its best score (1-based).
 
     keras-tuner's `best_step` counts from the start of the trial's own fit. A Hyperband trial that
     continues an earlier one starts at `tuner/initial_epoch`, so that is added; under --cv, Hyperband
-    trials train from scratch.
+    trials train from scratch. Under --cv it is the mean of the folds' best epochs (`fold_epochs`), rounded
+    to the nearest epoch (halves up): keras-tuner's `best_step` is the floor of their mean, which would
+    train the exported model too short.
     """
+    if fold_epochs:
+        return math.floor(statistics.mean(fold_epochs) + 0.5)
     if best_step is None:
         return None
     start = 0 if cross_validated else int(values.get("tuner/initial_epoch", 0))

@@ -1,0 +1,451 @@
+"""keras-tuner's and TensorFlow's internals: every private attribute kerastune touches, and every patch, is here.
+
+kerastune is written against keras-tuner 1.4.8 (checked on import: `keras-tuner>=1.4.8,<1.5`). Each entry
+says why it exists and which upstream bug it works around (issue number, or file:line in 1.4.8 where none is
+filed). `tests/test_internals.py` holds one canary per workaround: it asserts that the upstream bug is still
+there, so that the upgrade which fixes it says so by failing.
+
+The patches of keras-tuner's own functions apply only inside `patched()`, which kerastune's searches enter;
+a notebook that imports `hypermodels`, or uses keras-tuner directly, gets keras-tuner unchanged.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from concurrent import futures
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import grpc
+import keras_tuner as kt
+from keras_tuner.src import config as kt_config
+from keras_tuner.src import protos
+from keras_tuner.src import utils as kt_utils
+from keras_tuner.src.distribute import oracle_chief
+from keras_tuner.src.engine import conditions, metrics_tracking, tuner_utils
+
+from tuners.project import LOGS_NAME, write_atomically
+
+SUPPORTED = ((1, 4, 8), (1, 5))  # keras-tuner >= 1.4.8, < 1.5
+RUNNING, STOPPED = kt.engine.trial.TrialStatus.RUNNING, kt.engine.trial.TrialStatus.STOPPED
+
+
+class UnsupportedVersionError(RuntimeError):
+    """The installed keras-tuner is not a release kerastune was written against."""
+
+
+def check_version(version: str) -> None:
+    numbers = tuple(int(part) for part in version.split(".")[:3] if part.isdigit())
+    if not SUPPORTED[0] <= numbers < SUPPORTED[1]:
+        raise UnsupportedVersionError(
+            f"kerastune needs keras-tuner>=1.4.8,<1.5 (it relies on its internals), but {version} is installed: "
+            "pip install 'keras-tuner>=1.4.8,<1.5'"
+        )
+
+
+check_version(metadata.version("keras-tuner"))
+
+
+# --- Patches, applied while kerastune searches -------------------------------------------------------------
+
+def _parent_to_proto(self: Any) -> Any:
+    """`conditions.Parent.to_proto` without its leftover debug print (engine/conditions.py:131, no upstream
+    issue): every conditional search space sent over the chief/worker service printed a stray number."""
+    proto = protos.get_proto()
+    first = self.values[0]
+    if isinstance(first, str):
+        kind = "string_value"
+    elif isinstance(first, bool):
+        kind = "boolean_value"
+    elif isinstance(first, int):
+        kind = "int_value"
+    else:
+        kind = "float_value"
+    values = [proto.Value(**{kind: value}) for value in self.values]
+    return proto.Condition(parent=proto.Condition.Parent(name=self.name, values=values))
+
+
+def _save_json_atomically(path: Any, obj: Any, original: Callable[[Any, Any], str]) -> str:
+    """`utils.save_json`, but atomic for local files (utils.py:81-94 writes in place, no upstream issue): a
+    process killed while writing `oracle.json` or `trial.json` left a truncated file no run could reload."""
+    if "://" in str(path):  # e.g. gs://: keras-tuner's own file layer
+        return original(path, obj)
+    text = json.dumps(obj)
+    write_atomically(os.fspath(path), text)
+    return text
+
+
+@contextlib.contextmanager
+def patched() -> Iterator[None]:
+    """keras-tuner as a kerastune search needs it, inside the block only:
+
+    - the debug print of `Parent.to_proto` removed (see `_parent_to_proto`);
+    - state files written atomically (see `_save_json_atomically`);
+    - `config.DEBUG` off (config.py:15, no upstream issue): keras-tuner prints every failed trial's traceback
+      to stderr; kerastune reports each failure in one line and keeps the traceback in the trial's folder.
+    """
+    saved = conditions.Parent.to_proto, kt_utils.save_json, kt_config.DEBUG
+    original_save_json = saved[1]
+    conditions.Parent.to_proto = _parent_to_proto
+    kt_utils.save_json = lambda path, obj: _save_json_atomically(path, obj, original_save_json)
+    kt_config.DEBUG = False
+    try:
+        yield
+    finally:
+        conditions.Parent.to_proto, kt_utils.save_json, kt_config.DEBUG = saved
+
+
+# --- Oracles ------------------------------------------------------------------------------------------------
+
+class ControlledOracle:
+    """What a kerastune search needs of keras-tuner's oracles (a mixin before keras-tuner's oracle class):
+
+    - `close()`: no trial starts any more, retried ones included. keras-tuner hands out trials from its retry
+      queue before it checks `max_trials` (engine/oracle.py:459-472, no upstream issue), so lowering
+      `max_trials` cannot stop a search that has interrupted trials to rerun.
+    - `on_trial_end(trial, worker, duration)`: called as each trial ends, in the process that owns the oracle
+      (the in-process search, or the chief, from its service's thread). It must not raise: an exception inside
+      an oracle method leaves the oracle's lock held (`synchronized` has no try/finally, engine/oracle.py:104-112),
+      which stalls a chief (keras-tuner issue #915).
+    - who runs what, and when each worker was last heard from (`heard_from`, `silent_workers`), so that the
+      chief can give the trial of a silent worker to another (`take_back`); keras-tuner keeps it assigned until
+      a worker of the same id returns.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.closed = False
+        self.on_trial_end: Callable[[Any, str | None, float], None] | None = None
+        self.trial_started: dict[str, float] = {}  # trial id -> when its current run started (monotonic)
+        self.last_heard: dict[str, float] = {}  # worker (tuner id) -> when it last called (monotonic)
+
+    def close(self) -> None:
+        self.closed = True
+
+    @kt.synchronized
+    def create_trial(self, tuner_id: str) -> Any:
+        self.last_heard[tuner_id] = time.monotonic()
+        if self.closed and tuner_id not in self.ongoing_trials:
+            self.tuner_ids.discard(tuner_id)  # as keras-tuner does for a worker it stops
+            return kt.engine.trial.Trial(self.get_space(), status=STOPPED)
+        trial = super().create_trial(tuner_id)
+        if trial.status == RUNNING:
+            self.trial_started.setdefault(trial.trial_id, time.monotonic())
+        return trial
+
+    @kt.synchronized
+    def end_trial(self, trial: Any) -> None:
+        worker = self.runner_of(trial.trial_id)
+        super().end_trial(trial)
+        started = self.trial_started.pop(trial.trial_id, None)
+        if self.on_trial_end is not None:
+            duration = 0.0 if started is None else time.monotonic() - started
+            self.on_trial_end(self.trials[trial.trial_id], worker, duration)
+
+    def runner_of(self, trial_id: str) -> str | None:
+        """The worker running a trial, if one is."""
+        return next((worker for worker, trial in self.ongoing_trials.items() if trial.trial_id == trial_id), None)
+
+    def runs(self, worker: str, trial_id: str) -> bool:
+        trial = self.ongoing_trials.get(worker)
+        return trial is not None and trial.trial_id == trial_id
+
+    def heard_from(self, worker: str) -> None:
+        self.last_heard[worker] = time.monotonic()
+
+    def silent_workers(self, timeout: float) -> list[str]:
+        """Workers that hold a trial and have not been heard from for `timeout` seconds."""
+        now = time.monotonic()
+        return [worker for worker in list(self.ongoing_trials) if now - self.last_heard.get(worker, now) > timeout]
+
+    @kt.synchronized
+    def take_back(self, worker: str) -> Any:
+        """Take a silent worker's trial back: it goes to the front of the queue, from scratch. Returns it."""
+        trial = self.ongoing_trials.pop(worker, None)
+        self.tuner_ids.discard(worker)
+        self.last_heard.pop(worker, None)
+        if trial is None:
+            return None
+        self.trial_started.pop(trial.trial_id, None)
+        _forget_partial_run(self, trial)
+        self._retry_queue.append(trial.trial_id)
+        self.save()
+        return trial
+
+
+class RandomSearchOracle(ControlledOracle, kt.oracles.RandomSearchOracle):
+    """keras-tuner's random search oracle, controlled."""
+
+
+class HyperbandOracle(ControlledOracle, kt.oracles.HyperbandOracle):
+    """keras-tuner's Hyperband oracle, controlled."""
+
+
+class BayesianOptimizationOracle(ControlledOracle, kt.oracles.BayesianOptimizationOracle):
+    """keras-tuner's Bayesian optimization oracle, controlled."""
+
+
+class GridSearchOracle(ControlledOracle, kt.oracles.GridSearchOracle):
+    """keras-tuner's grid search oracle, controlled."""
+
+
+def _forget_partial_run(oracle: Any, trial: Any) -> None:
+    """Drop what a cut-short run of a trial recorded (metrics, score, TensorBoard logs): it runs again from scratch."""
+    trial.metrics = metrics_tracking.MetricsTracker()
+    trial.score, trial.best_step, trial.message = None, 0, None
+    shutil.rmtree(Path(oracle._project_dir) / LOGS_NAME / str(trial.trial_id), ignore_errors=True)
+
+
+def restart_interrupted_trials(oracle: Any) -> None:
+    """Make a reloaded oracle rerun, from scratch, the trials a killed search left unfinished.
+
+    keras-tuner queues the trials that `oracle.json` lists as running for a retry. But its `end_trial` saves
+    `oracle.json` before it takes the ended trial off the running list (engine/oracle.py:590-600), so a trial
+    that had finished may be listed as running too: it is kept as it finished, not rerun (which would count it
+    twice). The others are rerun from scratch, their partial results dropped. A trial whose own file was
+    written but which `oracle.json` never recorded (the process died between the two writes) is forgotten:
+    the oracle creates it again under the same id.
+    """
+    started, finished = set(oracle.start_order), set(oracle.end_order)
+    for trial_id in [t for t in oracle.trials if t not in started]:
+        del oracle.trials[trial_id]
+    oracle._retry_queue = [t for t in oracle._retry_queue if t not in finished]
+    for trial_id in oracle._retry_queue:
+        _forget_partial_run(oracle, oracle.trials[trial_id])
+
+
+def queued_for_rerun(oracle: Any) -> list[str]:
+    """The trials waiting to run again (interrupted, or taken back from a silent worker)."""
+    return list(oracle._retry_queue)
+
+
+def hyperband_trials(oracle: Any) -> int:
+    """How many trials a Hyperband oracle plans: the bracket sizes it uses, over its iterations."""
+    return sum(
+        oracle._get_size(bracket, round_num)
+        for bracket in range(oracle._get_num_brackets())
+        for round_num in range(oracle._get_num_rounds(bracket))
+    ) * int(oracle.hyperband_iterations)
+
+
+# --- Tuners -------------------------------------------------------------------------------------------------
+
+class _TunerHooks:
+    """keras-tuner's private Tuner methods that kerastune changes, each behind a plain attribute:
+
+    - `fold`: under --cv, the fold being trained; its TensorBoard logs go to `logs/TRIAL/foldF-executionE`
+      instead of `executionE` (`_get_tensorboard_dir`).
+    - `from_scratch`: Hyperband trains each trial from scratch instead of going on from an earlier trial's
+      weights (`_build_hypermodel`, `_build_and_fit_model`).
+    - reloading: keras-tuner reloads a project only when it finds the tuner's own file (`tuner0.json`,
+      engine/base_tuner.py:127), which a search writes when its first trial ends; a search killed before then
+      would start afresh over its `oracle.json`. `reload_missed_state` reloads from `oracle.json` instead, and
+      a reloaded oracle reruns its interrupted trials (`restart_interrupted_trials`).
+    """
+
+    fold: int | None = None
+    from_scratch = False
+
+    def _get_tensorboard_dir(self, logdir: Any, trial_id: Any, execution: int) -> str:
+        if self.fold is None:
+            return super()._get_tensorboard_dir(logdir, trial_id, execution)
+        return str(Path(logdir) / str(trial_id) / f"fold{self.fold}-execution{execution}")
+
+    def _build_hypermodel(self, hp: Any) -> Any:
+        if self.from_scratch:
+            return kt.Tuner._build_hypermodel(self, hp)
+        return super()._build_hypermodel(hp)
+
+    def _build_and_fit_model(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.from_scratch and "initial_epoch" in kwargs:
+            kwargs["initial_epoch"] = 0
+        return super()._build_and_fit_model(trial, *args, **kwargs)
+
+    def reload(self) -> None:
+        super().reload()
+        if not self._is_worker():
+            restart_interrupted_trials(self.oracle)
+
+    def reload_missed_state(self) -> None:
+        """Reload the oracle from `oracle.json` where keras-tuner started afresh over it (see above)."""
+        oracle_file = Path(self.project_dir) / "oracle.json"
+        if not self._is_worker() and oracle_file.exists() and not Path(self._get_tuner_fname()).exists():
+            self.oracle.reload()
+            restart_interrupted_trials(self.oracle)
+
+    @property
+    def is_worker(self) -> bool:
+        return self._is_worker()
+
+
+class Tuner(_TunerHooks, kt.Tuner):
+    """keras-tuner's Tuner, on the oracle it is given (random search, Bayesian optimization, grid search)."""
+
+
+class HyperbandTuner(_TunerHooks, kt.Hyperband):
+    """keras-tuner's Hyperband tuner (its trials go on from earlier trials' weights) on the oracle it is given:
+    `kt.Hyperband.__init__` only makes its own HyperbandOracle, which is skipped."""
+
+    def __init__(self, oracle: Any, **kwargs: Any) -> None:
+        kt.Tuner.__init__(self, oracle=oracle, **kwargs)
+
+
+def history_score(results: Any, objective: Any) -> float:
+    """The objective's best value in a fit's results (keras-tuner's own reading of a History)."""
+    return float(tuner_utils.convert_to_metrics_dict(results, objective)[objective.name])
+
+
+def history_best_step(results: Any, objective: Any) -> int:
+    """The 0-based epoch of that best value."""
+    return int(tuner_utils.get_best_step(results, objective))
+
+
+def trial_weights(project_dir: Path, trial_id: str) -> Path:
+    """Where keras-tuner keeps the weights of a trial's best epoch (Tuner._get_checkpoint_fname, Keras 3)."""
+    return Path(project_dir) / f"trial_{trial_id}" / "checkpoint.weights.h5"
+
+
+def trial_build_config(project_dir: Path, trial_id: str) -> Path:
+    """Where keras-tuner keeps a trial model's build config (Tuner._get_build_config_fname)."""
+    return Path(project_dir) / f"trial_{trial_id}" / "build_config.json"
+
+
+# --- The chief/worker service (gRPC) --------------------------------------------------------------------------
+
+WORKER_METADATA = "kerastune-worker"  # the gRPC metadata key in which a kerastune worker names itself
+
+
+class OracleServicer(oracle_chief.OracleServicer):
+    """keras-tuner's oracle service, knowing which worker calls: a kerastune worker names itself in every
+    call's metadata. A worker's `GetTrial` of its own trial is its heartbeat. A trial taken back from a worker
+    is no longer its own: its late `UpdateTrial` or `EndTrial` is ignored (so no trial counts twice), and the
+    answer to its heartbeat says STOPPED, so that it drops the trial."""
+
+    def GetTrial(self, request: Any, context: Any) -> Any:  # noqa: N802 (gRPC's name)
+        worker = _caller(context)
+        if worker is not None:
+            self.oracle.heard_from(worker)
+            if not self.oracle.runs(worker, request.trial_id):
+                return protos.get_service().GetTrialResponse(trial=_stopped(self.oracle, request.trial_id))
+        return super().GetTrial(request, context)
+
+    def UpdateTrial(self, request: Any, context: Any) -> Any:  # noqa: N802
+        worker = _caller(context)
+        if worker is not None and not self.oracle.runs(worker, request.trial_id):
+            return protos.get_service().UpdateTrialResponse(trial=_stopped(self.oracle, request.trial_id))
+        return super().UpdateTrial(request, context)
+
+    def EndTrial(self, request: Any, context: Any) -> Any:  # noqa: N802
+        worker = _caller(context)
+        if worker is not None and not self.oracle.runs(worker, request.trial.trial_id):
+            return protos.get_service().EndTrialResponse()
+        return super().EndTrial(request, context)
+
+
+def _caller(context: Any) -> str | None:
+    return dict(context.invocation_metadata() or ()).get(WORKER_METADATA)
+
+
+def _stopped(oracle: Any, trial_id: str) -> Any:
+    trial = kt.engine.trial.Trial(oracle.get_space(), trial_id=trial_id, status=STOPPED)
+    return trial.to_proto()
+
+
+class OracleServer:
+    """The chief's gRPC server for its oracle (one thread, as keras-tuner's own: the oracle is not made for
+    concurrent calls). keras-tuner's `oracle_chief.start_server` cannot be used: it blocks, and polls every 20 s
+    before it lets the chief exit (keras-tuner PR #983). The address is taken first, so that a port in use is
+    refused before anything is written."""
+
+    def __init__(self, host: str, port: int = 0) -> None:
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+        try:
+            self.port = self.server.add_insecure_port(f"{host}:{port}")
+        except RuntimeError:
+            self.port = 0
+        self.host = host
+        self.servicer: OracleServicer | None = None
+
+    def serve(self, oracle: Any) -> None:
+        self.servicer = OracleServicer(oracle)
+        protos.get_service_grpc().add_OracleServicer_to_server(self.servicer, self.server)
+        self.server.start()
+
+    def stop(self) -> None:
+        self.server.stop(grace=1).wait()
+
+    def search_done(self) -> bool:
+        """True once the oracle has told a worker to stop and no worker holds or asks for a trial (what
+        keras-tuner's `exit_chief` asks under the oracle's lock; this only reads, so it never waits on it)."""
+        oracle = self.servicer.oracle
+        return self.servicer.stop_triggered and not oracle.ongoing_trials and not oracle.tuner_ids
+
+
+class _CallDetails(
+    collections.namedtuple("_CallDetails", ("method", "timeout", "metadata", "credentials", "wait_for_ready",
+                                            "compression")),
+    grpc.ClientCallDetails,
+):
+    """The details of a gRPC call, with other metadata."""
+
+
+class _NameWorker(grpc.UnaryUnaryClientInterceptor):
+    """Adds the worker's name to the metadata of every call."""
+
+    def __init__(self, worker_id: str) -> None:
+        self.worker_id = worker_id
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        metadata = (*(details.metadata or ()), (WORKER_METADATA, self.worker_id))
+        return continuation(_CallDetails(details.method, details.timeout, metadata, details.credentials,
+                                         details.wait_for_ready, details.compression), request)
+
+
+def name_worker_calls(client: Any, worker_id: str) -> Any:
+    """Make keras-tuner's `OracleClient` name its worker in every call to the chief (see OracleServicer)."""
+    address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
+    channel = grpc.intercept_channel(grpc.insecure_channel(address), _NameWorker(worker_id))
+    client.stub = protos.get_service_grpc().OracleStub(channel)
+    return client
+
+
+# --- TensorFlow ---------------------------------------------------------------------------------------------
+
+CUSTOM_GRADIENT_PREFIX = "CustomGradient-"
+
+
+def _gradient_registry() -> dict | None:
+    try:
+        from tensorflow.python.framework import ops
+
+        return ops._gradient_registry._registry
+    except (ImportError, AttributeError):  # another backend, or TensorFlow's internals changed
+        return None
+
+
+@contextlib.contextmanager
+def forget_custom_gradients() -> Iterator[None]:
+    """Drop, when the block ends, the custom-gradient registrations made inside it.
+
+    Every `model.fit` traces a new training function, and TensorFlow 2.21 registers a `CustomGradient-N` entry
+    for it in its global gradient registry (its distribution code's `all_reduce` uses `tf.custom_gradient`).
+    Nothing removes them, and each keeps the traced graph of a model long gone alive: a worker grew by 4-7 MB per
+    trial (tensorflow/tensorflow#97697; keras-team/tf-keras#898 proposes the same cure in `clear_session`). No
+    later trial uses them: each trial builds and traces its own model.
+    """
+    registry = _gradient_registry()
+    before = set(registry) if registry is not None else set()
+    try:
+        yield
+    finally:
+        if registry is not None:
+            for name in set(registry) - before:
+                if name.startswith(CUSTOM_GRADIENT_PREFIX):
+                    del registry[name]

@@ -1,0 +1,122 @@
+"""What a search reports: each trial as recorded, the event of a trial ending, the summary of a search."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tuners.trials import best_epoch, read_folds, spread
+
+# A failed trial's traceback, written into its folder: keras-tuner's gRPC messages do not carry it
+# from a worker to the chief.
+FAILURE_FILE = "failure.txt"
+
+
+@dataclass
+class TrialResult:
+    """One trial as the oracle recorded it."""
+
+    trial_id: str
+    status: str
+    hyperparameters: dict[str, Any]
+    score: float | None
+    best_step: int | None  # keras-tuner's: 0-based, from the start of the trial's own fit
+    message: str = ""
+    best_epoch: int | None = None  # epochs a model of this configuration trains to its best score
+    fold_scores: list[float] | None = None  # under --cv: the score on each fold (`score` is their mean)
+    spread: float | None = None  # under --cv: the standard deviation of the fold scores
+
+    @classmethod
+    def from_trial(
+        cls, trial: Any, order: list[str] | None = None, project_dir: Path | None = None, cv: int | None = None
+    ) -> TrialResult:
+        """`order`: hyperparameter names in the order to show them (the search space's);
+        `project_dir` and `cv`: where to find the fold scores of a cross-validated trial."""
+        # without Hyperband's bookkeeping entries ("tuner/...")
+        active = trial.hyperparameters.values
+        names = dict.fromkeys(order or [])
+        names.update(dict.fromkeys(active))
+        values = {n: active[n] for n in names if n in active and not n.startswith("tuner/")}
+        score = trial.score if trial.score is not None and math.isfinite(trial.score) else None
+        completed = str(trial.status) == "COMPLETED"
+        folds = read_folds(Path(project_dir) / f"trial_{trial.trial_id}") if cv and project_dir and completed else None
+        fold_scores = folds["scores"] if folds else None
+        return cls(
+            trial_id=str(trial.trial_id),
+            status=str(trial.status),
+            hyperparameters=values,
+            score=score,
+            best_step=trial.best_step,
+            message=last_line(trial.message),
+            best_epoch=best_epoch(trial.best_step, active, bool(cv), folds and folds["best_epochs"])
+            if completed else None,
+            fold_scores=fold_scores,
+            spread=spread(fold_scores),
+        )
+
+
+@dataclass
+class TrialEvent:
+    """What the progress display needs when a trial ends."""
+
+    number: int  # finished trials in the project, this one included
+    planned: int | None
+    trial: TrialResult
+    best: TrialResult | None
+    duration_s: float
+    elapsed_s: float
+    worker: str | None = None  # the worker process that ran it, in a parallel search
+
+
+@dataclass
+class SearchSummary:
+    """The outcome of a search, as printed, written with --json and kept in the manifest."""
+
+    project_dir: str
+    tuner: str
+    hypermodel: str
+    objective: str
+    direction: str
+    options: dict[str, Any]
+    data: dict[str, Any]
+    resumed: bool
+    trials_before: int
+    trials_finished: int
+    completed: int
+    failed: int
+    planned: int | None
+    wall_time_s: float
+    best_trials: list[TrialResult] = field(default_factory=list)
+    time_budget_spent: bool = False  # --time-budget ran out before the planned trials did
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def plural_trials(count: int) -> str:
+    return "1 trial" if count == 1 else f"{count} trials"
+
+
+def failure_reason(project_dir: Path, trial: Any) -> str:
+    """Why a trial failed, in one line: its message, or what the worker that ran it wrote into its folder."""
+    if trial.message:
+        return last_line(trial.message)
+    path = Path(project_dir) / f"trial_{trial.trial_id}" / FAILURE_FILE
+    try:
+        return last_line(path.read_text())
+    except OSError:
+        return ""
+
+
+def last_line(text: str | None) -> str:
+    """The last non-empty line of a message or traceback, naming an exception by its class alone
+    ("FailedTrialError: ..." rather than "keras_tuner.src.errors.FailedTrialError: ...")."""
+    lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    name, colon, rest = lines[-1].partition(": ")
+    if colon and "." in name and all(part.isidentifier() for part in name.split(".")):
+        return f"{name.rsplit('.', 1)[1]}: {rest}"
+    return lines[-1]
