@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import fnmatch
 import importlib
 import inspect
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
@@ -136,17 +137,20 @@ def instantiate(target: Any) -> Any:
 
 
 def load_reference(reference: str) -> Any:
-    """Import the object a MODULE:ATTRIBUTE reference names (the current directory is importable)."""
+    """Import the object a MODULE:ATTRIBUTE reference names, looking for the module in the current folder first.
+
+    The current folder is on `sys.path` only while the module is imported, so that it cannot stand in for
+    any other module later (a folder named `app` or `tuners`, say).
+    """
     module_name, _, attribute = reference.partition(":")
     if not module_name or not attribute:
         raise HypermodelError(
             f"bad hypermodel reference {reference!r}: write it as MODULE:ATTRIBUTE, "
             "e.g. mymodels:build_model"
         )
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
     try:
-        module = importlib.import_module(module_name)
+        with _current_folder_importable():
+            module = importlib.import_module(module_name)
     except ImportError as error:
         raise HypermodelError(
             f"cannot import module {module_name!r} for hypermodel {reference!r}: {error}. "
@@ -166,6 +170,19 @@ def load_reference(reference: str) -> Any:
                 f"module {module_name!r} has no attribute {attribute!r} (from {reference!r})"
             ) from None
     return target
+
+
+@contextlib.contextmanager
+def _current_folder_importable() -> Iterator[None]:
+    folder = os.getcwd()
+    added = folder not in sys.path and "" not in sys.path
+    if added:
+        sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        if added and folder in sys.path:
+            sys.path.remove(folder)
 
 
 def _load_plugins() -> None:

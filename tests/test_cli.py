@@ -120,6 +120,21 @@ class Inputs:
         (project / "kerastune.json").write_text(json.dumps({**manifest, "format": 99}))
         return project
 
+    def changed_data(self) -> Path:
+        """The tiny data with one pixel changed: the same shapes, other data."""
+        with np.load(self.tiny) as tiny:
+            images = tiny["x_train"].copy()
+        images[0, 14, 14] ^= 0xFF
+        return self.npz("changed", x_train=images)
+
+    def project_on_changed_data(self) -> Path:
+        """A finished project whose recorded data file has changed since its search."""
+        project = self.project()
+        manifest = json.loads((project / "kerastune.json").read_text())
+        manifest["data"]["location"] = str(self.changed_data())
+        (project / "kerastune.json").write_text(json.dumps(manifest))
+        return project
+
     def folder(self, name: str, *files: str) -> Path:
         folder = self.tmp / "tuning" / name
         folder.mkdir(parents=True)
@@ -256,6 +271,21 @@ CASES = {
                                      "exists: use --overwrite"),
     "export zero epochs": lambda i: (["export", i.project(), "--epochs", "0"], "--epochs must be >= 1"),
     "export negative seed": lambda i: (["export", i.project(), "--seed", "-1"], "--seed must be >= 0"),
+    # other data than the search's: the same shapes, one pixel changed
+    "resume on other data": lambda i: (i.project() and ["random", "mlp", "--data", i.changed_data(),
+                                                        "--dir", i.tmp / "tuning"], "was searched on MNIST from"),
+    "worker on other data": lambda i: (i.project() and ["random", "mlp", "--data", i.changed_data(), "--dir",
+                                                        i.tmp / "tuning", "--role", "worker", "--oracle",
+                                                        "127.0.0.1:9"], "was searched on MNIST from"),
+    "worker on changed data": lambda i: (i.project_on_changed_data() and [
+        "random", "mlp", "--dir", i.tmp / "tuning", "--role", "worker", "--oracle", "127.0.0.1:9"],
+        "was searched on MNIST from"),
+    "evaluate on other data": lambda i: (["evaluate", i.project(), "--data", i.changed_data()],
+                                         "or add --allow-other-data"),
+    "export on other data": lambda i: (["export", i.project(), "--data", i.changed_data()],
+                                       "or add --allow-other-data"),
+    "evaluate on changed data": lambda i: (["evaluate", i.project_on_changed_data()], "has changed since"),
+    "export on changed data": lambda i: (["export", i.project_on_changed_data()], "has changed since"),
 }
 
 

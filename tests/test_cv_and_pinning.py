@@ -71,6 +71,14 @@ def test_cv_scores_a_trial_by_the_mean_over_its_folds(tiny_npz: Path, tmp_path: 
     report = run("report", project, "--format", "csv")
     assert "spread (3 folds)" in report.stdout.splitlines()[0]
 
+    # the project scores by folds: a resume that asks for a validation split is refused, not ignored
+    manifest = (project / "kerastune.json").read_text()
+    resumed = run("random", "mlp", "--validation-split", "0.2", "--max-trials", "2", "--data", tiny_npz,
+                  "--dir", tmp_path)
+    assert resumed.exit_code == 2, resumed.output
+    assert "scores its trials by --cv 3 on all the training digits: leave out --validation-split" in resumed.stderr
+    assert (project / "kerastune.json").read_text() == manifest
+
 
 def test_fix_and_only_narrow_the_searched_space(tiny_npz: Path, tmp_path: Path) -> None:
     summary_file = tmp_path / "s.json"

@@ -71,3 +71,23 @@ def test_best_epoch_counts_from_the_start_of_a_continued_hyperband_trial() -> No
     assert best_epoch(2, {"tuner/initial_epoch": 7}, cross_validated=False) == 10
     assert best_epoch(2, {"tuner/initial_epoch": 7}, cross_validated=True) == 3  # under --cv: from scratch
     assert best_epoch(None, {}, cross_validated=False) is None
+
+
+def test_a_cross_validated_trial_exports_for_the_rounded_mean_of_its_folds_best_epochs(tmp_path: Path) -> None:
+    """keras-tuner's best_step of a --cv trial is the floor of the folds' mean (0-based steps 0, 1, 1 give 0);
+    the export trains for the mean rounded to the nearest epoch: 1, 2, 2 give 2, and 2, 3 give 3."""
+    from types import SimpleNamespace
+
+    from tuners.results import TrialResult
+    from tuners.trials import FOLDS_FILE, best_epoch
+
+    assert best_epoch(0, {}, True, [1, 2, 2]) == 2
+    assert best_epoch(1, {}, True, [2, 3]) == 3
+    assert best_epoch(1, {}, True, [2, 2, 3]) == 2
+
+    (tmp_path / "trial_4").mkdir()
+    (tmp_path / "trial_4" / FOLDS_FILE).write_text(json.dumps({"scores": [0.9, 0.8, 0.85], "best_epochs": [1, 2, 2]}))
+    trial = SimpleNamespace(trial_id="4", status="COMPLETED", score=0.85, best_step=0, message=None,
+                            hyperparameters=SimpleNamespace(values={"units": 8}))
+    result = TrialResult.from_trial(trial, ["units"], tmp_path, cv=3)
+    assert result.best_epoch == 2 and result.fold_scores == [0.9, 0.8, 0.85]

@@ -199,3 +199,110 @@ def test_a_chief_on_a_non_loopback_address_warns_that_the_service_is_open(tiny_n
     assert "has no authentication" in err and "0.0.0.0" in err
     assert "as chief on 0.0.0.0" in out and "1 local worker" in out
     assert len([line for line in out.splitlines() if "] trial " in line]) == 1
+
+
+SMALL_NET = textwrap.dedent(
+    """
+    import keras
+
+    def build(hp):
+        model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(hp.Choice("units", [8, 16])),
+                                  keras.layers.Dense(10, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+    """
+)
+
+
+def test_a_users_folder_named_like_kerastunes_packages_cannot_replace_them(tiny_npz: Path, tmp_path: Path) -> None:
+    """Searched from a folder holding `app/` and `tuners/` packages of its own, the chief and its workers use
+    kerastune's; only the MODULE:ATTRIBUTE hypermodel is taken from that folder."""
+    for package in ("app", "tuners"):
+        (tmp_path / package).mkdir()
+        hostile = f"raise ImportError('the user\\'s own {package} was imported')\n"
+        (tmp_path / package / "__init__.py").write_text(hostile)
+    (tmp_path / "mine.py").write_text(SMALL_NET)
+    script = Path(sys.executable).parent / "kerastune"  # as a user runs it
+    result = subprocess.run([script, "random", "mine:build", "--data", tiny_npz, "--max-trials", "2", "--epochs", "1",
+                             "--workers", "2", "--json", "s.json"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "s.json").read_text())["completed"] == 2
+    logs = "".join(path.read_text() for path in (tmp_path / "tuning" / "random-mine-build" / "workers").glob("*.log"))
+    assert "the user's own" not in logs, logs
+    assert logs.count(" is done: it ran ") == 2, logs
+
+
+# Records each trial's initial weights (their sum, by the trial's units) in the file WEIGHTS_FILE names.
+RECORDING_NET = textwrap.dedent(
+    """
+    import os
+
+    import keras
+    import keras_tuner as kt
+    import numpy as np
+
+
+    class Net(kt.HyperModel):
+        def build(self, hp):
+            model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(hp.Choice("units", [8, 16, 24])),
+                                      keras.layers.Dropout(0.5), keras.layers.Dense(10, activation="softmax")])
+            model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+            return model
+
+        def fit(self, hp, model, *args, **kwargs):
+            with open(os.environ["WEIGHTS_FILE"], "a") as out:
+                out.write(f"{hp['units']} {float(np.sum(model.get_weights()[0])):.9g}\\n")
+            return model.fit(*args, **kwargs)
+    """
+)
+
+
+def test_a_trial_trains_from_the_same_seed_whichever_worker_runs_it_in_whatever_order(tiny_npz: Path,
+                                                                                     tmp_path: Path) -> None:
+    """The grid's three trials, in this process one after the other and then on two workers: each trial starts
+    from the same initial weights (seeded from --seed and its id), not from wherever the random state was."""
+    (tmp_path / "recording.py").write_text(RECORDING_NET)
+    initial = {}
+    for workers in ("1", "2"):
+        weights = tmp_path / f"weights-{workers}.txt"
+        process = kerastune("grid", "recording:Net", "--data", tiny_npz, "--epochs", "1", "--workers", workers,
+                            "--name", f"w{workers}", "--seed", "3", cwd=tmp_path,
+                            env={**os.environ, "WEIGHTS_FILE": str(weights)})
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+        initial[workers] = dict(line.split() for line in weights.read_text().splitlines())
+    assert initial["1"] == initial["2"] and len(initial["1"]) == 3
+    assert len(set(initial["1"].values())) == 3  # and each trial from its own seed
+
+
+def test_a_silent_worker_loses_its_trial_to_another_and_its_late_report_is_ignored(tiny_npz: Path,
+                                                                                  tmp_path: Path) -> None:
+    """A worker stopped (SIGSTOP) in the middle of a trial sends no heartbeat: after --worker-timeout the chief
+    gives its trial to the other worker. Woken up (SIGCONT), it learns so, drops the trial, and no trial counts
+    twice."""
+    process, project = pausing_search(tmp_path, tiny_npz, "--max-trials", "3", "--epochs", "3",
+                                      "--worker-timeout", "5s")
+    worker1 = worker_process(tmp_path, "worker1")
+    os.kill(worker1, signal.SIGSTOP)
+    try:
+        taken = json.loads((project / "oracle.json").read_text())["ongoing_trials"]["worker1"]
+
+        def taken_back() -> bool:
+            oracle = json.loads((project / "oracle.json").read_text())
+            return taken in oracle["retry_queue"] or oracle["ongoing_trials"].get("worker2") == taken \
+                or taken in oracle["end_order"]
+
+        wait_for(taken_back, 120, f"the chief to take trial {taken} back from the silent worker1")
+        (tmp_path / "go").write_text("go")  # worker1 no longer pauses once it is woken up
+    finally:
+        os.kill(worker1, signal.SIGCONT)
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    assert f"no word from worker worker1 for 5s: its trial {taken} goes back to the queue" in err
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert (summary["trials_finished"], summary["completed"], summary["failed"]) == (3, 3, 0)
+    end_order = json.loads((project / "oracle.json").read_text())["end_order"]
+    assert sorted(end_order) == ["0", "1", "2"]  # each trial ended once
+    assert out.count(f"] trial {taken} on ") == 1 and out.count("] trial ") == 3  # reported once, rerun whole
+    assert processes_mentioning(str(tmp_path)) == []

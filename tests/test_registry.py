@@ -258,7 +258,7 @@ def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """usermod.py in a fresh current directory; sys.path and sys.modules are restored afterwards."""
     (tmp_path / "usermod.py").write_text(USER_MODULE)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "path", list(sys.path))  # load_reference puts the cwd on sys.path
+    monkeypatch.setattr(sys, "path", list(sys.path))  # restored even if load_reference failed to
     importlib.invalidate_caches()
     sys.modules.pop("usermod", None)
     try:
@@ -279,6 +279,16 @@ def test_reference_to_a_user_module_builds_a_compiled_model(user_module, attribu
     model = hypermodel.build(kt.HyperParameters())
     assert_compiled_mnist_model(model)
     assert model.layers[0].units == 32  # the tutorial's hp.Int default, its min_value
+
+
+def test_the_current_folder_is_on_sys_path_only_while_the_reference_is_imported(user_module):
+    folder = str(Path.cwd())
+    assert folder not in sys.path
+    hypermodels.get(f"{user_module}:build_model")
+    assert folder not in sys.path  # so a folder of the user's named `app` cannot replace kerastune's later
+    with pytest.raises(hypermodels.HypermodelError):
+        hypermodels.get("nomodule:x")
+    assert folder not in sys.path
 
 
 def test_reference_to_a_class_gives_fresh_instances_and_to_an_instance_the_instance(user_module):

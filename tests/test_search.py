@@ -380,3 +380,33 @@ def test_a_spent_time_budget_starts_no_new_trial(tiny_npz: Path, tmp_path: Path)
     assert summary["trials_finished"] == 1 and summary["time_budget_spent"]  # its first trial took over 1 s
     assert "The time budget ran out after 1 trial" in result.stdout
     assert "Best trials by val_accuracy" in result.stdout
+
+
+def test_other_data_of_the_same_shape_is_refused_by_name_or_used_knowingly(finished_project: Path, tiny_npz: Path,
+                                                                           tmp_path: Path) -> None:
+    import shutil
+
+    import numpy as np
+
+    project = tmp_path / "random-mlp"
+    shutil.copytree(finished_project, project)
+    with np.load(tiny_npz) as tiny:
+        arrays = {key: tiny[key] for key in tiny.files}
+    arrays["y_train"] = arrays["y_train"].copy()
+    arrays["y_train"][[0, 1]] = arrays["y_train"][[1, 0]]  # two labels swapped: same shapes, same classes
+    other = tmp_path / "other.npz"
+    np.savez(other, **arrays)
+
+    resumed = run("random", "mlp", "--data", other, "--dir", tmp_path, "--max-trials", "2")
+    assert resumed.exit_code == 2
+    assert f"was searched on MNIST from {tiny_npz.resolve()}: 400 training, 100 test digits (fingerprint " \
+        in resumed.stderr
+    assert f"not on MNIST from {other.resolve()}: 400 training, 100 test digits (fingerprint " in resumed.stderr
+
+    evaluated = run("evaluate", project, "--data", other, "--allow-other-data", "--json", tmp_path / "e.json")
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "(not the data the search ran on: --allow-other-data)" in evaluated.stdout
+    assert json.loads((tmp_path / "e.json").read_text())["other_data"]
+    same = run("evaluate", project, "--data", tiny_npz, "--json", tmp_path / "e.json")  # another copy is fine
+    assert same.exit_code == 0, same.output
+    assert not json.loads((tmp_path / "e.json").read_text())["other_data"]

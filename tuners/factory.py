@@ -58,6 +58,9 @@ class ReportEpochs(keras.callbacks.Callback):
         self.on_epoch(epoch + 1, int(self.params.get("epochs") or 0))
 
 
+TAKEN_BACK = "the chief gave it to another worker, having had no word from this one in time"
+
+
 class TrialTakenBack(Exception):
     """The chief gave this worker's trial to another worker (it had not heard from this one in time)."""
 
@@ -135,17 +138,22 @@ class TrialRunner:
         return histories
 
     def on_trial_end(self, trial: Any) -> None:
+        taken_back = False
         if self.watchdog is not None:
             self.watchdog.stop()
-            if self.watchdog.taken_back:
-                return  # another worker runs it now: nothing of this run is reported
-        if trial.message:
-            write_atomically(Path(self.get_trial_dir(trial.trial_id)) / FAILURE_FILE, trial.message.strip() + "\n")
-        super().on_trial_end(trial)  # the oracle scores and records the trial here
-        if self.on_trial_done is not None:
-            recorded = self.oracle.get_trial(trial.trial_id)
+            taken_back = self.watchdog.taken_back
+        if not taken_back:  # else another worker runs it now: nothing of this run is reported
+            if trial.message:
+                write_atomically(Path(self.get_trial_dir(trial.trial_id)) / FAILURE_FILE, trial.message.strip() + "\n")
+            super().on_trial_end(trial)  # the oracle scores and records the trial here
+        if self.on_trial_done is None:
+            return
+        recorded = trial if taken_back else self.oracle.get_trial(trial.trial_id)
+        if taken_back or recorded.status == internals.STOPPED:  # the chief ignored this run's report
+            recorded.status, recorded.message = internals.STOPPED, TAKEN_BACK
+        else:
             recorded.message = recorded.message or trial.message
-            self.on_trial_done(recorded, time.monotonic() - self._trial_started)
+        self.on_trial_done(recorded, time.monotonic() - self._trial_started)
 
 
 class SearchTuner(TrialRunner, internals.Tuner):

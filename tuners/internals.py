@@ -125,6 +125,7 @@ class ControlledOracle:
         self.on_trial_end: Callable[[Any, str | None, float], None] | None = None
         self.trial_started: dict[str, float] = {}  # trial id -> when its current run started (monotonic)
         self.last_heard: dict[str, float] = {}  # worker (tuner id) -> when it last called (monotonic)
+        self.ended_by: dict[str, str | None] = {}  # trial id -> the worker whose run of it was recorded
 
     def close(self) -> None:
         self.closed = True
@@ -144,6 +145,7 @@ class ControlledOracle:
     def end_trial(self, trial: Any) -> None:
         worker = self.runner_of(trial.trial_id)
         super().end_trial(trial)
+        self.ended_by[trial.trial_id] = worker
         started = self.trial_started.pop(trial.trial_id, None)
         if self.on_trial_end is not None:
             duration = 0.0 if started is None else time.monotonic() - started
@@ -156,6 +158,10 @@ class ControlledOracle:
     def runs(self, worker: str, trial_id: str) -> bool:
         trial = self.ongoing_trials.get(worker)
         return trial is not None and trial.trial_id == trial_id
+
+    def ran(self, worker: str, trial_id: str) -> bool:
+        """Whether the worker runs the trial, or its run of it is the one recorded."""
+        return self.runs(worker, trial_id) or self.ended_by.get(trial_id, "") == worker
 
     def heard_from(self, worker: str) -> None:
         self.last_heard[worker] = time.monotonic()
@@ -332,7 +338,7 @@ class OracleServicer(oracle_chief.OracleServicer):
         worker = _caller(context)
         if worker is not None:
             self.oracle.heard_from(worker)
-            if not self.oracle.runs(worker, request.trial_id):
+            if not self.oracle.ran(worker, request.trial_id):
                 return protos.get_service().GetTrialResponse(trial=_stopped(self.oracle, request.trial_id))
         return super().GetTrial(request, context)
 

@@ -79,9 +79,9 @@ def load_report(project_dir: Path) -> Report:
     files = [json.loads(path.read_text()) for path in paths]
     trials, spaces = [], {}
     for path, trial in zip(paths, files, strict=True):
-        row = _row(trial, durations, running, cv)
-        folds = read_folds(path.parent) if cv and row.status == "completed" else None
-        row.spread = spread(folds["scores"]) if folds else None
+        folds = read_folds(path.parent) if cv else None
+        row = _row(trial, durations, running, cv, folds)
+        row.spread = spread(folds["scores"]) if folds and row.status == "completed" else None
         trials.append(row)
         for item in trial.get("hyperparameters", {}).get("space", []):
             config = item.get("config", {})
@@ -111,7 +111,8 @@ def load_report(project_dir: Path) -> Report:
     )
 
 
-def _row(trial: dict[str, Any], durations: dict[str, Any], running: bool, cv: int | None) -> TrialRow:
+def _row(trial: dict[str, Any], durations: dict[str, Any], running: bool, cv: int | None,
+         folds: dict[str, Any] | None) -> TrialRow:
     status = str(trial.get("status", "")).lower()
     if status in ("running", "idle", "invalid"):
         status = "running" if running else "interrupted"
@@ -128,7 +129,8 @@ def _row(trial: dict[str, Any], durations: dict[str, Any], running: bool, cv: in
         trial_id=trial_id,
         status=status,
         score=score,
-        best_epoch=best_epoch(best_step, values, bool(cv)) if status == "completed" else None,
+        best_epoch=best_epoch(best_step, values, bool(cv), folds and folds["best_epochs"])
+        if status == "completed" else None,
         duration_s=(durations.get(trial_id) or {}).get("duration_s"),
         hyperparameters={k: v for k, v in values.items() if not k.startswith("tuner/")},
         message=message[-1] if message else "",
