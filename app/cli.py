@@ -305,12 +305,13 @@ def _search(tuner: str, hypermodel: str, values: dict[str, Any]) -> None:
     import hypermodels
     from tuners import parallel
     from tuners.data import load_mnist, load_recorded
-    from tuners.project import load_project
+    from tuners.project import load_project, project_state
     from tuners.search import Search
 
     hypermodels.get_entry(config.hypermodel)  # an unknown name fails before the data loads
     worker = mode.kind == "worker"
-    if worker and data is None:  # a worker reads the search's data where the chief's manifest says it is
+    if data is None and (worker or (not config.overwrite and project_state(config.project_dir) == "kerastune")):
+        # a resumed search, or a worker, loads the search's data again from where the manifest says it is
         dataset = load_recorded(load_project(config.project_dir).get("data", {}))
     else:
         dataset = load_mnist(data)

@@ -11,6 +11,44 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+# A small network that pauses inside one trial, writing PAUSE_FILE, until GO_FILE exists: in the trials of the
+# worker named PAUSE_WORKER, or in the PAUSE_FIT-th trial of the process. A test acts on that trial while it is
+# surely running.
+PAUSING_MODULE = """
+import os
+import pathlib
+import time
+
+import keras
+import keras_tuner as kt
+
+PAUSED, GO = pathlib.Path(os.environ["PAUSE_FILE"]), pathlib.Path(os.environ["GO_FILE"])
+fits = []
+
+
+class Pause(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 1 and not PAUSED.exists():
+            PAUSED.write_text("paused")
+            while not GO.exists():
+                time.sleep(0.1)
+
+
+class Net(kt.HyperModel):
+    def build(self, hp):
+        model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(hp.Int("units", 8, 64, step=8)),
+                                  keras.layers.Dense(10, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    def fit(self, hp, model, *args, **kwargs):
+        fits.append(hp)
+        worker = os.environ.get("PAUSE_WORKER")
+        if worker and worker == os.environ.get("KERASTUNER_TUNER_ID") or str(len(fits)) == os.environ.get("PAUSE_FIT"):
+            kwargs["callbacks"] = [*kwargs.get("callbacks", []), Pause()]
+        return model.fit(*args, **kwargs)
+"""
+
 
 def processes_mentioning(text: str) -> list[int]:
     """Process ids whose command line mentions `text` (our project folders are unique per test)."""

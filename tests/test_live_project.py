@@ -7,53 +7,14 @@ import hashlib
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
-from processes import wait_for
+from processes import PAUSING_MODULE, wait_for
 from typer.testing import CliRunner
 
 from app.cli import app
 
 runner = CliRunner()
-
-# A small network whose second trial pauses in its first epoch (writing PAUSE_FILE) until GO_FILE exists.
-PAUSING_SECOND_TRIAL = textwrap.dedent(
-    """
-    import os
-    import pathlib
-    import time
-
-    import keras
-    import keras_tuner as kt
-
-    PAUSED, GO = pathlib.Path(os.environ["PAUSE_FILE"]), pathlib.Path(os.environ["GO_FILE"])
-    fits = []
-
-
-    class Pause(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            if batch == 1 and not PAUSED.exists():
-                PAUSED.write_text("paused")
-                while not GO.exists():
-                    time.sleep(0.1)
-
-
-    class Net(kt.HyperModel):
-        def build(self, hp):
-            model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(hp.Int("units", 8, 64, step=8)),
-                                      keras.layers.Dense(10, activation="softmax")])
-            model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-            return model
-
-        def fit(self, hp, model, *args, **kwargs):
-            fits.append(1)
-            if len(fits) == 2:
-                kwargs["callbacks"] = [*kwargs.get("callbacks", []), Pause()]
-            return model.fit(*args, **kwargs)
-    """
-)
-
 
 def checksums(folder: Path) -> dict[str, str]:
     """Every file under `folder` and a hash of its content."""
@@ -63,10 +24,11 @@ def checksums(folder: Path) -> dict[str, str]:
 
 def test_reading_a_project_mid_trial_changes_no_file_and_the_search_goes_on(tiny_npz: Path, tmp_path: Path,
                                                                             monkeypatch) -> None:
-    (tmp_path / "pausing_second.py").write_text(PAUSING_SECOND_TRIAL)
+    (tmp_path / "pausing_second.py").write_text(PAUSING_MODULE)
     monkeypatch.chdir(tmp_path)  # the hypermodel reference is imported from here by evaluate and export too
     monkeypatch.setenv("PAUSE_FILE", str(tmp_path / "paused"))
     monkeypatch.setenv("GO_FILE", str(tmp_path / "go"))
+    monkeypatch.setenv("PAUSE_FIT", "2")  # the second trial pauses in its first epoch
     monkeypatch.delitem(sys.modules, "pausing_second", raising=False)
     project = tmp_path / "tuning" / "p"
     search = subprocess.Popen(

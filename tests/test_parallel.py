@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from processes import processes_mentioning, wait_for
+from processes import PAUSING_MODULE, processes_mentioning, wait_for
 
 SEARCH = ["random", "mlp", "--max-trials", "4", "--epochs", "1"]
 
@@ -98,43 +98,6 @@ def test_ctrl_c_stops_every_process_and_leaves_the_cut_trials_to_rerun(tiny_npz:
     report = subprocess.run([sys.executable, "-m", "app", "report", project, "--format", "json"],
                             capture_output=True, text=True, timeout=60)
     assert [t["status"] for t in json.loads(report.stdout)["trials"]] == ["interrupted", "interrupted"]
-
-
-# A small network; the worker named in PAUSE_WORKER pauses in its first trial (writing PAUSE_FILE) until
-# GO_FILE exists, so that a test acts on it while it is surely in the middle of a trial.
-PAUSING_MODULE = textwrap.dedent(
-    """
-    import os
-    import pathlib
-    import time
-
-    import keras
-    import keras_tuner as kt
-
-    PAUSED, GO = pathlib.Path(os.environ["PAUSE_FILE"]), pathlib.Path(os.environ["GO_FILE"])
-
-
-    class Pause(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            if batch == 1 and not PAUSED.exists():
-                PAUSED.write_text(os.environ["KERASTUNER_TUNER_ID"])
-                while not GO.exists():
-                    time.sleep(0.1)
-
-
-    class Net(kt.HyperModel):
-        def build(self, hp):
-            model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(hp.Int("units", 8, 64, step=8)),
-                                      keras.layers.Dense(10, activation="softmax")])
-            model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-            return model
-
-        def fit(self, hp, model, *args, **kwargs):
-            if os.environ.get("KERASTUNER_TUNER_ID") == os.environ["PAUSE_WORKER"]:
-                kwargs["callbacks"] = [*kwargs.get("callbacks", []), Pause()]
-            return model.fit(*args, **kwargs)
-    """
-)
 
 
 def pausing_search(tmp_path: Path, tiny_npz: Path, *args: object) -> tuple[subprocess.Popen, Path]:

@@ -1,0 +1,178 @@
+"""Canaries: one per keras-tuner or TensorFlow bug that tuners/internals.py works around. Each asserts that the
+bug is still there in the installed version; when an upgrade fixes one, its canary fails, and the workaround can
+go. The workarounds themselves are tested through kerastune's behaviour elsewhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import pytest
+from keras_tuner.src import config as kt_config
+from keras_tuner.src import utils as kt_utils
+from keras_tuner.src.engine import conditions
+from keras_tuner.src.engine import oracle as oracle_module
+
+from tuners import internals
+
+
+def space() -> kt.HyperParameters:
+    hp = kt.HyperParameters()
+    hp.Choice("units", [8, 16, 32])
+    return hp
+
+
+def oracle_in(folder: Path, **kwargs) -> kt.oracles.RandomSearchOracle:
+    oracle = kt.oracles.RandomSearchOracle(objective="val_accuracy", hyperparameters=space(), seed=1, **kwargs)
+    oracle._set_project_dir(str(folder), "p")
+    return oracle
+
+
+def test_the_installed_keras_tuner_is_the_one_kerastune_was_written_against() -> None:
+    internals.check_version(kt.__version__)
+    for version in ("1.4.7", "1.5.0", "2.0"):
+        with pytest.raises(internals.UnsupportedVersionError, match="keras-tuner>=1.4.8,<1.5"):
+            internals.check_version(version)
+
+
+def test_canary_parent_to_proto_prints_a_debug_line(capsys) -> None:
+    """conditions.py:131: `print(self.values[0])` in Parent.to_proto."""
+    conditions.Parent("num_layers", [3]).to_proto()
+    assert capsys.readouterr().out == "3\n"
+    with internals.patched():
+        proto = conditions.Parent("num_layers", [3]).to_proto()
+    assert capsys.readouterr().out == "" and proto.parent.values[0].int_value == 3
+    assert conditions.Parent.to_proto is not internals._parent_to_proto  # restored after the block
+
+
+def test_canary_state_files_are_written_in_place(tmp_path: Path, monkeypatch) -> None:
+    """utils.py:81-94: save_json opens the target itself, so a kill mid-write leaves half a file."""
+    def no_rename(*args, **kwargs):
+        raise AssertionError("renamed")
+
+    monkeypatch.setattr(os, "replace", no_rename)
+    kt_utils.save_json(str(tmp_path / "oracle.json"), {"a": 1})  # no rename: written in place
+    assert json.loads((tmp_path / "oracle.json").read_text()) == {"a": 1}
+    with internals.patched(), pytest.raises(AssertionError, match="renamed"):
+        kt_utils.save_json(str(tmp_path / "oracle.json"), {"a": 2})  # patched: written beside, then renamed
+
+
+def test_canary_every_failed_trial_prints_its_traceback() -> None:
+    """config.py:15: DEBUG = True makes _try_run_and_update_trial print each failure's traceback."""
+    assert kt_config.DEBUG is True
+    with internals.patched():
+        assert kt_config.DEBUG is False
+    assert kt_config.DEBUG is True
+
+
+def test_canary_an_exception_inside_an_oracle_method_leaves_its_lock_held(tmp_path: Path) -> None:
+    """engine/oracle.py:104-112 (keras-tuner #915): `synchronized` has no try/finally."""
+    oracle = oracle_in(tmp_path)
+    with pytest.raises(KeyError):
+        oracle.end_trial(kt.engine.trial.Trial(space(), trial_id="nope", status="COMPLETED"))
+    assert oracle_module.LOCKS[oracle].locked()
+
+
+def test_canary_the_consecutive_failure_limit_stops_before_the_failed_trial_is_saved(tmp_path: Path) -> None:
+    """engine/oracle.py:586-591: end_trial raises before `_save_trial`; kerastune lifts the limit instead."""
+    oracle = oracle_in(tmp_path, max_consecutive_failed_trials=1)
+    trial = oracle.create_trial("tuner0")
+    trial.status = "FAILED"
+    with pytest.raises(RuntimeError, match="consecutive failures"):
+        oracle.end_trial(trial)
+    saved = json.loads((tmp_path / "p" / f"trial_{trial.trial_id}" / "trial.json").read_text())
+    assert saved["status"] == "RUNNING"  # the failure was never saved
+
+
+def test_canary_a_project_without_the_tuner_file_is_not_reloaded(tmp_path: Path) -> None:
+    """engine/base_tuner.py:127: reloads only when `tuner0.json` exists, which a search writes once its first
+    trial ends; kerastune reloads from oracle.json (`reload_missed_state`)."""
+    oracle = oracle_in(tmp_path)
+    oracle.create_trial("tuner0")
+    oracle.save()
+
+    def build(hp):
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(hp.Choice("units", [8, 16, 32]))])
+        model.compile("adam", "mse")
+        return model
+
+    tuner = kt.RandomSearch(build, objective="val_loss", directory=str(tmp_path), project_name="p")
+    assert (tmp_path / "p" / "oracle.json").exists() and not (tmp_path / "p" / "tuner0.json").exists()
+    assert tuner.oracle.trials == {}  # started afresh over a project with one trial
+
+
+def test_canary_retried_trials_start_whatever_the_trial_budget(tmp_path: Path) -> None:
+    """engine/oracle.py:459-472: the retry queue is served before `max_trials` is checked; kerastune closes its
+    oracle instead (ControlledOracle.close)."""
+    oracle = oracle_in(tmp_path, max_trials=1)
+    trial = oracle.create_trial("tuner0")
+    oracle.ongoing_trials.clear()
+    oracle._retry_queue.append(trial.trial_id)  # as a reload leaves a trial cut short
+    assert oracle.create_trial("tuner1").status == "RUNNING"  # one trial of one is already there
+
+    controlled = internals.RandomSearchOracle(objective="val_accuracy", hyperparameters=space(), seed=1)
+    controlled._set_project_dir(str(tmp_path), "q")
+    retried = controlled.create_trial("tuner0")
+    controlled.ongoing_trials.clear()
+    controlled._retry_queue.append(retried.trial_id)
+    controlled.close()
+    assert controlled.create_trial("tuner1").status == "STOPPED"
+
+
+def test_canary_end_trial_records_a_trial_as_both_finished_and_running(tmp_path: Path, monkeypatch) -> None:
+    """engine/oracle.py:590-600: oracle.json is saved before the trial leaves `ongoing_trials`; a kill in between
+    would rerun a finished trial, which `restart_interrupted_trials` prevents."""
+    oracle = oracle_in(tmp_path)
+    trial = oracle.create_trial("tuner0")
+    oracle.update_trial(trial.trial_id, {"val_accuracy": 0.5})
+    saved = []
+    monkeypatch.setattr(oracle, "save", lambda: saved.append((list(oracle.end_order), dict(oracle.ongoing_trials))))
+    trial.status = "COMPLETED"
+    oracle.end_trial(trial)
+    end_order, ongoing = saved[-1]
+    assert trial.trial_id in end_order and "tuner0" in ongoing
+
+
+def test_canary_seed_zero_is_taken_for_no_seed() -> None:
+    """engine/oracle.py:350: `seed or random.randint(1, 10000)`; kerastune's derived seeds are never 0."""
+    assert kt.oracles.RandomSearchOracle(objective="val_accuracy", seed=0).seed != 0
+
+
+def test_canary_a_worker_asks_again_at_once_when_told_to_wait(tmp_path: Path, monkeypatch) -> None:
+    """engine/base_tuner.py:229-231: on IDLE the search loop asks again without waiting; kerastune's workers
+    wait (parallel.PatientOracleClient)."""
+    answers = ["IDLE"] * 3 + ["STOPPED"]
+
+    class Waiting:
+        def create_trial(self, tuner_id):
+            return kt.engine.trial.Trial(space(), status=answers.pop(0))
+
+    tuner = kt.RandomSearch(lambda hp: None, objective="val_loss", directory=str(tmp_path), project_name="p")
+    tuner.oracle = Waiting()
+    sleeps = []
+    monkeypatch.setattr(time, "sleep", sleeps.append)
+    tuner.search()
+    assert answers == [] and sleeps == []
+
+
+def test_canary_every_fit_leaves_custom_gradients_registered() -> None:
+    """tensorflow/tensorflow#97697: each traced training function stays in TensorFlow's gradient registry."""
+    registry = internals._gradient_registry()
+
+    def fit() -> None:
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+        model.compile("adam", "mse")
+        model.fit(np.zeros((8, 4)), np.zeros((8, 2)), epochs=1, verbose=0)
+
+    before = set(registry)
+    fit()
+    assert any(name.startswith(internals.CUSTOM_GRADIENT_PREFIX) for name in set(registry) - before)
+    before = set(registry)
+    with internals.forget_custom_gradients():
+        fit()
+    assert not [name for name in set(registry) - before if name.startswith(internals.CUSTOM_GRADIENT_PREFIX)]
