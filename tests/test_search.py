@@ -90,10 +90,11 @@ def test_resume_is_announced_and_only_runs_what_is_left(tiny_npz: Path, tmp_path
     summary = json.loads((tmp_path / "s.json").read_text())
     assert (summary["trials_before"], summary["trials_finished"]) == (2, 3)
 
-    # options not given again come from the project: --epochs 1 is kept
-    result = run("random", "mlp", "--data", tiny_npz, "--dir", tmp_path)
+    # options not given again come from the project: --epochs 1 is kept, and the data is loaded from where it was
+    result = run("random", "mlp", "--dir", tmp_path)
     assert result.exit_code == 0, result.output
     assert "3 trials of 1 epoch," in result.stdout and "] trial " not in result.stdout
+    assert f"Data: MNIST from {tiny_npz.resolve()}: 400 training" in result.stdout
 
 
 def test_resume_refuses_a_changed_experiment(tiny_npz: Path, tmp_path: Path) -> None:
