@@ -34,8 +34,16 @@ def ended_trials(project: Path) -> list[str]:
 
 
 def test_local_workers_share_the_trials_and_merge_their_progress(tiny_npz: Path, tmp_path: Path) -> None:
+    """Run as a user runs it, from a folder that holds `app/` and `tuners/` packages of its own: the chief and
+    its workers use kerastune's (only a MODULE:ATTRIBUTE hypermodel would be taken from that folder)."""
+    for package in ("app", "tuners"):
+        (tmp_path / package).mkdir()
+        hostile = f"raise ImportError('the user\\'s own {package} was imported')\n"
+        (tmp_path / package / "__init__.py").write_text(hostile)
     summary_file = tmp_path / "s.json"
-    process = kerastune(*SEARCH, "--data", tiny_npz, "--dir", tmp_path, "--workers", "2", "--json", summary_file)
+    script = Path(sys.executable).parent / "kerastune"
+    process = subprocess.Popen([script, *SEARCH, "--data", tiny_npz, "--workers", "2", "--json", summary_file],
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = process.communicate(timeout=300)
     assert process.returncode == 0, err
     assert "2 workers of 1 thread each" in out
@@ -44,10 +52,12 @@ def test_local_workers_share_the_trials_and_merge_their_progress(tiny_npz: Path,
     assert {"on worker1", "on worker2"} <= {line.split("  ")[0].split(" ", 3)[-1] for line in lines}
     summary = json.loads(summary_file.read_text())
     assert (summary["trials_finished"], summary["completed"], summary["failed"]) == (4, 4, 0)
-    project = tmp_path / "random-mlp"
+    project = tmp_path / "tuning" / "random-mlp"
     assert sorted(ended_trials(project)) == ["0", "1", "2", "3"]  # each trial ended exactly once
     assert processes_mentioning(str(tmp_path)) == []
     assert "warning" not in err.lower(), err
+    logs = "".join(path.read_text() for path in (project / "workers").glob("*.log"))
+    assert "the user's own" not in logs and logs.count(" is done: it ran ") == 2, logs
 
 
 def test_chief_and_two_workers_on_loopback(tiny_npz: Path, tmp_path: Path) -> None:
@@ -162,38 +172,6 @@ def test_a_chief_on_a_non_loopback_address_warns_that_the_service_is_open(tiny_n
     assert "has no authentication" in err and "0.0.0.0" in err
     assert "as chief on 0.0.0.0" in out and "1 local worker" in out
     assert len([line for line in out.splitlines() if "] trial " in line]) == 1
-
-
-SMALL_NET = textwrap.dedent(
-    """
-    import keras
-
-    def build(hp):
-        model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(hp.Choice("units", [8, 16])),
-                                  keras.layers.Dense(10, activation="softmax")])
-        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-        return model
-    """
-)
-
-
-def test_a_users_folder_named_like_kerastunes_packages_cannot_replace_them(tiny_npz: Path, tmp_path: Path) -> None:
-    """Searched from a folder holding `app/` and `tuners/` packages of its own, the chief and its workers use
-    kerastune's; only the MODULE:ATTRIBUTE hypermodel is taken from that folder."""
-    for package in ("app", "tuners"):
-        (tmp_path / package).mkdir()
-        hostile = f"raise ImportError('the user\\'s own {package} was imported')\n"
-        (tmp_path / package / "__init__.py").write_text(hostile)
-    (tmp_path / "mine.py").write_text(SMALL_NET)
-    script = Path(sys.executable).parent / "kerastune"  # as a user runs it
-    result = subprocess.run([script, "random", "mine:build", "--data", tiny_npz, "--max-trials", "2", "--epochs", "1",
-                             "--workers", "2", "--json", "s.json"], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert json.loads((tmp_path / "s.json").read_text())["completed"] == 2
-    logs = "".join(path.read_text() for path in (tmp_path / "tuning" / "random-mine-build" / "workers").glob("*.log"))
-    assert "the user's own" not in logs, logs
-    assert logs.count(" is done: it ran ") == 2, logs
 
 
 # Records each trial's initial weights (their sum, by the trial's units) in the file WEIGHTS_FILE names.
