@@ -28,15 +28,16 @@ def checkout(commit: str, folder: Path) -> Path:
     return folder
 
 
-def timed_run(code: Path, args: list[str]) -> tuple[float, int]:
-    """Wall time and exit code of `python -m app ARGS` with `code` first on the path, in an empty folder."""
+def timed_run(code: Path, args: list[str]) -> tuple[float, int, str]:
+    """Wall time, exit code and last line of stderr of `python -m app ARGS` with `code` first on the path, in an empty folder."""
     env = {**os.environ, "PYTHONPATH": str(code)}
     with tempfile.TemporaryDirectory(prefix="kerastune-bench-") as workdir:
         data_args = [str(Path(arg).resolve()) if Path(arg).exists() else arg for arg in args]
         started = time.monotonic()
         result = subprocess.run([sys.executable, "-m", "app", *data_args, "--quiet"], cwd=workdir, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        return time.monotonic() - started, result.returncode
+        error = (result.stderr.strip().splitlines() or [""])[-1] if result.returncode else ""
+        return time.monotonic() - started, result.returncode, error
 
 
 def main() -> None:
@@ -44,18 +45,22 @@ def main() -> None:
     parser.add_argument("commit_a")
     parser.add_argument("commit_b")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="-- then the kerastune command's arguments")
-    options = parser.parse_args()
-    args = options.args[1:] if options.args[:1] == ["--"] else options.args
+    argv = sys.argv[1:]
+    if "--" not in argv:
+        parser.error("give the kerastune command's arguments after --")
+    split = argv.index("--")
+    options, args = parser.parse_args(argv[:split]), argv[split + 1:]
+    if options.commit_a == options.commit_b:
+        parser.error("name two different commits")
     times: dict[str, list[float]] = {options.commit_a: [], options.commit_b: []}
     with tempfile.TemporaryDirectory(prefix="kerastune-commits-") as top:
         trees = {commit: checkout(commit, Path(top) / f"tree{index}") for index, commit in enumerate(times)}
         try:
             for repetition in range(1, options.repeat + 1):
                 for commit, tree in trees.items():
-                    seconds, code = timed_run(tree, args)
+                    seconds, code, error = timed_run(tree, args)
                     times[commit].append(seconds)
-                    print(f"run {repetition} {commit}: {seconds:.1f} s (exit {code})", flush=True)
+                    print(f"run {repetition} {commit}: {seconds:.1f} s (exit {code}) {error}", flush=True)
         finally:
             for tree in trees.values():
                 subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)

@@ -44,11 +44,6 @@ class Experiment:
             "run": _thawed(self.run),
         }
 
-    @classmethod
-    def from_manifest(cls, manifest: dict[str, Any]) -> Experiment:
-        return cls(manifest["tuner"], manifest["hypermodel"], manifest["options"], tuple(manifest.get("space", [])),
-                   manifest.get("data", {}), manifest.get("run", {"tensorboard": True}))
-
     @property
     def seed(self) -> int:
         return self.options["seed"]
@@ -84,8 +79,9 @@ def resolve(
     data: Any,
     previous: dict[str, Any] | None,
     worker: bool = False,
-) -> tuple[Experiment, Split]:
-    """The experiment a SearchConfig asks for on `data`, and the split that scores its trials.
+) -> tuple[Experiment, Split, Any]:
+    """The experiment a SearchConfig asks for on `data`, the split that scores its trials, and the search space
+    with --fix and --only applied (what the tuner searches).
 
     `previous`: the manifest of the project to resume (or that a worker joins), else None. Every option a
     resume must keep is refused when given with another value, and so is other data or another split.
@@ -122,7 +118,7 @@ def resolve(
         _check_same_data(config.project_dir, previous, data_info)
     run = dict(previous.get("run", {"tensorboard": True})) if worker else config.given(RUN)
     experiment = Experiment(config.tuner, config.hypermodel, options, tuple(space_rows), data_info, run)
-    return experiment, split
+    return experiment, split, searched_space
 
 
 def _kept_options(config: Any, given: dict[str, Any], recorded_options: dict[str, Any]) -> dict[str, Any]:

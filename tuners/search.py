@@ -71,12 +71,10 @@ class Search:
         previous = _joined_manifest(config) if worker else _previous_manifest(config)
         if previous is not None:
             check_project_files(config.project_dir)
-        self.experiment, self.split = resolve(
+        self.experiment, self.split, self.searched_space = resolve(
             config, space=space, space_rows=space_rows, fit_defaults=hypermodels.fit_defaults(self.hypermodel),
             data=data, previous=previous, worker=worker,
         )
-        options = self.experiment.options
-        self.searched_space = hypermodels.pinned_space(space, dict(options["fix"]), list(options["only"]))
         self.previous = previous
         self.resumed = previous is not None
         self.trials_before = len(finished_trials(config.project_dir)) if self.resumed else 0
