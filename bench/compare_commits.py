@@ -29,7 +29,8 @@ def checkout(commit: str, folder: Path) -> Path:
 
 
 def timed_run(code: Path, args: list[str]) -> tuple[float, int, str]:
-    """Wall time, exit code and last line of stderr of `python -m app ARGS` with `code` first on the path, in an empty folder."""
+    """Wall time, exit code and last line of stderr of `python -m app ARGS`, with `code` first on the path, in
+    an empty folder."""
     env = {**os.environ, "PYTHONPATH": str(code)}
     with tempfile.TemporaryDirectory(prefix="kerastune-bench-") as workdir:
         data_args = [str(Path(arg).resolve()) if Path(arg).exists() else arg for arg in args]
