@@ -272,22 +272,17 @@ class Heartbeat:
         self.client = client
         self.interval = interval
         self.taken_back = False
-        self._trial_id: str | None = None
         self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def watch(self, trial_id: str) -> None:
         self.stop()
-        self._trial_id, self.taken_back = trial_id, False
+        self.taken_back = False
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._beat, args=(trial_id, self._stopped), daemon=True)
-        self._thread.start()
+        threading.Thread(target=self._beat, args=(trial_id, self._stopped), daemon=True).start()
 
     def stop(self) -> None:
+        """Stop beating for the current trial (without waiting for a call to the chief to return)."""
         self._stopped.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
 
     def _beat(self, trial_id: str, stopped: threading.Event) -> None:
         while not stopped.wait(self.interval):
@@ -295,7 +290,7 @@ class Heartbeat:
                 trial = self.client.get_trial(trial_id)
             except Exception:  # the chief is out of reach for now: keep trying while the trial runs
                 continue
-            if trial.status == internals.STOPPED:
+            if trial.status == internals.STOPPED and not stopped.is_set():
                 self.taken_back = True
                 return
 
