@@ -227,11 +227,6 @@ def restart_interrupted_trials(oracle: Any) -> None:
         _forget_partial_run(oracle, oracle.trials[trial_id])
 
 
-def queued_for_rerun(oracle: Any) -> list[str]:
-    """The trials waiting to run again (interrupted, or taken back from a silent worker)."""
-    return list(oracle._retry_queue)
-
-
 def hyperband_trials(oracle: Any) -> int:
     """How many trials a Hyperband oracle plans: the bracket sizes it uses, over its iterations."""
     return sum(
@@ -285,10 +280,6 @@ class _TunerHooks:
         if not self._is_worker() and oracle_file.exists() and not Path(self._get_tuner_fname()).exists():
             self.oracle.reload()
             restart_interrupted_trials(self.oracle)
-
-    @property
-    def is_worker(self) -> bool:
-        return self._is_worker()
 
 
 class Tuner(_TunerHooks, kt.Tuner):

@@ -252,7 +252,7 @@ class Search:
             objective=oracle.objective.name,
             direction=oracle.objective.direction,
             options=experiment["options"],
-            data={key: value for key, value in experiment["data"].items() if key != "split"},
+            data=experiment["data"],
             resumed=self.resumed,
             trials_before=self.trials_before,
             trials_finished=len(trials),
