@@ -168,9 +168,7 @@ def _check_same_data(project_dir: Path, previous: dict[str, Any], data_info: dic
     """Refuse to resume, or to join as a worker, on other data than the project was searched on, or with
     another validation split of it."""
     before = previous.get("data", {})
-    recorded_print = before.get("fingerprint")
-    same = recorded_print == data_info["fingerprint"] if recorded_print else before.get("train") == data_info["train"]
-    if not same:
+    if not _same_data(before, data_info["fingerprint"], data_info["train"], data_info["test"]):
         raise ProjectError(
             f"{project_dir} was searched on {describe_data(before)}, not on {describe_data(data_info)}: use the "
             "same --data, or --overwrite / --name to start another search"
@@ -181,6 +179,14 @@ def _check_same_data(project_dir: Path, previous: dict[str, Any], data_info: dic
             f"the validation split of {project_dir} cannot be made again: scikit-learn {versions} made it and "
             "the installed one splits differently; resume with that version, or --overwrite / --name"
         )
+
+
+def _same_data(recorded: Mapping[str, Any], fingerprint: Mapping[str, str], train: int, test: int) -> bool:
+    """Whether data of this fingerprint and these sizes is the data a manifest recorded: by fingerprint, or by
+    size for a project of the kerastune before issue 11, which recorded sizes only."""
+    if recorded.get("fingerprint"):
+        return dict(recorded["fingerprint"]) == dict(fingerprint)
+    return (recorded.get("train"), recorded.get("test")) == (train, test)
 
 
 def describe_data(info: Mapping[str, Any]) -> str:
@@ -196,11 +202,7 @@ def check_same_data(project_dir: Path, recorded_data: Mapping[str, Any], data: A
     """For `evaluate` and `export`: whether `data` (`given` with --data, or loaded again from where the search
     recorded it) is the data the search ran on, training and test arrays alike. Other data is refused unless
     `allow_other`, and then the caller says that it used it. Returns True for the same data."""
-    prints = recorded_data.get("fingerprint")
-    if prints:
-        same = dict(prints) == data.fingerprint
-    else:  # a project of kerastune 0.1, which recorded the sizes only
-        same = (recorded_data.get("train"), recorded_data.get("test")) == (len(data.y_train), len(data.y_test))
+    same = _same_data(recorded_data, data.fingerprint, len(data.y_train), len(data.y_test))
     if same or allow_other:
         return same
     found = describe_data({**data.describe(), "summary": data.summary()})
