@@ -96,11 +96,12 @@ class Option:
         default = self.default_text if self.default_text is not None else self.default
         return self.help if default is None else f"{self.help} Default: {default}."
 
-    def check(self, value: Any, tuner: str) -> None:
-        """Refuse a value this option cannot take, or the option on a tuner that has no use for it."""
+    def check(self, value: Any, tuner: str | None = None) -> None:
+        """Refuse a value this option cannot take, or (given the search's tuner) the option on a tuner that has
+        no use for it."""
         if value is None or self.is_flag:
             return
-        if tuner not in self.tuners:
+        if tuner is not None and tuner not in self.tuners:
             takers = ", ".join(self.tuners[:-1]) + " and " + self.tuners[-1] if len(self.tuners) > 1 else self.tuners[0]
             raise ConfigError(f"{self.flag} is for {takers} searches, not {tuner}")
         if self.minimum is not None and value < self.minimum:

@@ -42,11 +42,11 @@ def run_mode(
     worker_timeout: str | None = None,
 ) -> RunMode:
     """Check the parallelism options together and say how the search will run."""
-    OPTION["workers"].check(workers, "random")
+    OPTION["workers"].check(workers)
     timeout = OPTION["worker_timeout"].default
     if worker_timeout is not None:
         timeout = OPTION["worker_timeout"].parse(worker_timeout)
-        OPTION["worker_timeout"].check(timeout, "random")
+        OPTION["worker_timeout"].check(timeout)
         if timeout < MIN_WORKER_TIMEOUT:
             raise ConfigError(f"--worker-timeout must be at least {MIN_WORKER_TIMEOUT:g}s (workers report every "
                               f"second or so), got {worker_timeout}")
