@@ -29,8 +29,8 @@ PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 app = typer.Typer(
     cls=KerastuneGroup,
     name="kerastune",
-    help="Tune the hyperparameters of Keras networks on MNIST with keras-tuner, "
-    "then measure the best models on the test set.",
+    help="Tune the hyperparameters of Keras networks with keras-tuner, on MNIST or your own data (npz, CSV, "
+    "image folders), then measure the best models on a test set no trial saw.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=True,
@@ -84,7 +84,8 @@ def models(output_format: FormatOpt = Format.table) -> None:
 
     entries = hypermodels.entries()
     if output_format is Format.json:
-        output.say(json.dumps([{"name": e.name, "description": e.description, "source": e.source}
+        output.say(json.dumps([{"name": e.name, "description": e.description,
+                                "takes": getattr(e.target, "takes", None) or output.TAKES_UNKNOWN, "source": e.source}
                                for e in entries], indent=2))
         return
     output.print_models(entries, hypermodels.broken_plugins())
@@ -107,10 +108,11 @@ def space(hypermodel: HypermodelArg, output_format: FormatOpt = Format.table) ->
     rows = hypermodels.describe_space(search_space)
     grid = hypermodels.grid_size(search_space)
     if output_format is Format.json:
-        output.say(json.dumps({"hypermodel": hypermodel, "hyperparameters": rows, "grid_size": grid},
+        output.say(json.dumps({"hypermodel": hypermodel, "takes": getattr(instance, "takes", None) or
+                               output.TAKES_UNKNOWN, "hyperparameters": rows, "grid_size": grid},
                               indent=2, default=str))
         return
-    output.print_space(hypermodel, rows, grid, hypermodels.data_spec(instance))
+    output.print_space(hypermodel, rows, grid, getattr(instance, "takes", None))
 
 
 # The four search commands, each made from the option table (tuners.config.OPTIONS): its own options, with
@@ -158,7 +160,7 @@ def evaluate(
     ],
     top: Annotated[int, typer.Option("--top", help="How many of the best trials to evaluate.")] = 3,
     data: Annotated[
-        Path | None,
+        str | None,
         typer.Option("--data", help="Another copy of the search's data to test on (it must be the same data "
                      "unless --allow-other-data). Default: the data the search recorded.", show_default=False),
     ] = None,
@@ -173,10 +175,8 @@ def evaluate(
     output.check_writable(json_file)
     import_tensorflow_quietly()
     from app.evaluator import evaluate_project
-    from tuners.data import load_mnist
 
-    evaluation = evaluate_project(project_dir, top=top, data=load_mnist(data) if data else None,
-                                  allow_other_data=allow_other_data)
+    evaluation = evaluate_project(project_dir, top=top, data=data, allow_other_data=allow_other_data)
     output.print_evaluation(evaluation)
     if json_file:
         output.write_json(json_file, evaluation.to_dict())
@@ -202,7 +202,7 @@ def export(
                      "test accuracy goes beside it, in the same name with .json.", show_default=False),
     ] = None,
     data: Annotated[
-        Path | None,
+        str | None,
         typer.Option("--data", help="Another copy of the search's data to retrain and test on (it must be the "
                      "same data unless --allow-other-data). Default: the data the search recorded.",
                      show_default=False),
@@ -215,11 +215,12 @@ def export(
     ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier export of the same name.")] = False,
 ) -> None:
-    """Retrain the best configuration on all the training digits, save it, and measure it on the test set.
+    """Retrain the best configuration on all the training examples, save it, and measure it on the test set.
 
-    The search scored its trials on part of the training digits; the exported model learns from all
-    of them (the validation split included). The saved model takes MNIST images as they come
-    (28x28, pixels 0-255): keras.saving.load_model opens it, no kerastune needed.
+    The search scored its trials on part of the training examples; the exported model learns from all
+    of them (the validation split included). The saved model takes the data as you hold it (images as
+    they come, CSV rows as numbers; its preprocessing is inside): keras.saving.load_model opens it, no
+    kerastune needed.
     Example: kerastune export tuning/hyperband-mlp --output mnist.keras
     """
     from app.exporter import DEFAULT_NAME, check_destination, export_project, report_path
@@ -228,16 +229,14 @@ def export(
     if project_dir.is_dir():
         check_destination(model_file, overwrite)  # before TensorFlow loads
     import_tensorflow_quietly()
-    from tuners.data import load_mnist
 
     started = time.monotonic()
-    dataset = load_mnist(data) if data else None
-    result = export_project(project_dir, model_file, epochs=epochs, seed=seed, data=dataset,
+    result = export_project(project_dir, model_file, epochs=epochs, seed=seed, data=data,
                             allow_other_data=allow_other_data, overwrite=overwrite,
                             on_start=output.export_started, on_epoch=output.export_epoch)
     output.say(f"Saved {result.model_file}: it takes {result.input}.")
-    output.say(f"Test accuracy {result.test_accuracy:.4f} on {result.test_digits:,} test digits, measured on the "
-               f"saved model reopened with keras.saving.load_model (written to {report_path(model_file)}). "
+    output.say(f"{output.test_scores_text(result.test_scores)} on {result.test_examples:,} test examples, measured "
+               f"on the saved model reopened with keras.saving.load_model (written to {report_path(model_file)}). "
                f"Took {output.format_duration(time.monotonic() - started)}.")
 
 
@@ -304,20 +303,18 @@ def _search(tuner: str, hypermodel: str, values: dict[str, Any]) -> None:
     import_tensorflow_quietly()
     import hypermodels
     from tuners import parallel
-    from tuners.data import load_mnist, load_recorded
     from tuners.project import load_project, project_state
     from tuners.search import Search
 
     hypermodels.get_entry(config.hypermodel)  # an unknown name fails before the data loads
     worker = mode.kind == "worker"
-    if data is None and (worker or (not config.overwrite and project_state(config.project_dir) == "kerastune")):
-        # a resumed search, or a worker, loads the search's data again from where the manifest says it is
-        dataset = load_recorded(load_project(config.project_dir).get("data", {}))
-    else:
-        dataset = load_mnist(data)
+    resuming = not config.overwrite and project_state(config.project_dir) == "kerastune"
+    recorded = load_project(config.project_dir).get("data", {}) if worker or resuming else None
+    dataset = _load_data(data, values, recorded, seed=config.seed or 0)
     search = Search(config, dataset, worker=worker)
     say = (lambda message: None) if quiet else output.say
     say(f"Data: {dataset.summary()}")
+    say(output.task_line(search))
     say(output.scoring(search))
     objective = search.options["objective"].partition(":")[0]
     # with --verbose, Keras's progress bars take the place of the live status line
@@ -350,6 +347,24 @@ def _search(tuner: str, hypermodel: str, values: dict[str, Any]) -> None:
     if json_file:
         output.write_json(json_file, summary.to_dict())
         output.say(f"Wrote {json_file}")
+
+
+def _load_data(source: str | None, values: dict[str, Any], recorded: dict[str, Any] | None, seed: int) -> Any:
+    """The data of a search: `--data` as given (read as the recorded data was, for a resume), or the recorded
+    data of the project it resumes or works for, or MNIST for a new project."""
+    import data
+    from tuners.config import ConfigError, parse_split
+
+    target, task = values.get("target"), values.get("task")
+    task = task.value if task is not None else None
+    test_split = parse_split(values["test_split"]) if values.get("test_split") is not None else None
+    if source is None and recorded is not None:
+        for flag, given, was in (("--target", target, recorded.get("target")), ("--task", task, recorded.get("task"))):
+            if given is not None and given != was:
+                raise ConfigError(f"the project was searched with {flag} {was}: leave {flag} out to resume it, or "
+                                  "use --overwrite / --name to start another search")
+        return data.load_recorded(recorded)
+    return data.load(source, target=target, task=task, test_split=test_split, seed=seed, like=recorded)
 
 
 def main() -> None:

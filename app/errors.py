@@ -20,7 +20,7 @@ INTERRUPTED = 130
 _USAGE_ERRORS = (
     ("hypermodels.registry", "HypermodelError"),
     ("tuners.config", "ConfigError"),
-    ("tuners.data", "DataError"),
+    ("data.dataset", "DataError"),
     ("tuners.project", "ProjectError"),
 )
 

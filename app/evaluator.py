@@ -1,4 +1,5 @@
-"""The evaluator: reload a project's best models and measure them on the test set, which no trial saw.
+"""The evaluator: reload a project's best models and measure them on the test set, which no trial saw:
+accuracy and loss for a classification; loss, MAE, RMSE and R² for a regression.
 
 A project is opened read-only (`open_project`): no file of it is written, and a search running on it goes on
 undisturbed; its finished trials are the ones used.
@@ -12,8 +13,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 
 @dataclass
 class ModelEvaluation:
@@ -23,8 +22,11 @@ class ModelEvaluation:
     trial_id: str
     hyperparameters: dict[str, Any]
     val_score: float | None
-    test_accuracy: float
     test_loss: float
+    test_accuracy: float | None = None  # classification
+    test_mae: float | None = None  # regression: mean absolute error, root mean squared error, R²
+    test_rmse: float | None = None
+    test_r2: float | None = None
 
 
 @dataclass
@@ -42,7 +44,10 @@ class Evaluation:
     models: list[ModelEvaluation] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        values = asdict(self)
+        values["models"] = [{key: value for key, value in model.items() if value is not None or
+                             not key.startswith("test_")} for model in values["models"]]
+        return values
 
 
 @dataclass
@@ -51,9 +56,9 @@ class SearchedProject:
 
     project_dir: Path
     manifest: dict[str, Any]
-    data: Any  # tuners.data.MnistData
+    data: Any  # data.Dataset
     other_data: bool  # --allow-other-data let data other than the search's in
-    hypermodel: Any
+    hypermodel: Any  # tuners.prepared.PreparedHyperModel: the search's hypermodel, for the search's data spec
     objective: Any  # keras_tuner.Objective
     running: bool  # a search holds the project's lock now
     completed: list[Any]  # the completed trials the oracle has recorded as finished
@@ -83,26 +88,36 @@ class SearchedProject:
 
 
 def open_project(project_dir: Path, top: int, data: Any = None, allow_other_data: bool = False) -> SearchedProject:
-    """Open a project read-only with its data (the recorded data unless `data` is given: other data is refused
-    unless `allow_other_data`) and its best `top` completed trials; a project with none is refused."""
+    """Open a project read-only with its data and its best `top` completed trials; a project with none is refused.
+
+    `data`: None for the data the search recorded, or another copy of it (a `--data` source, or a data.Dataset);
+    other data is refused unless `allow_other_data`."""
     import keras_tuner as kt
 
+    import data as data_module
     import hypermodels
-    from tuners.data import load_recorded
     from tuners.experiment import check_same_data
     from tuners.factory import parse_objective
     from tuners.lock import search_running
+    from tuners.prepared import PreparedHyperModel
     from tuners.project import ProjectError, check_project_files, finished_trials, load_project
 
     project_dir = Path(project_dir)
     manifest = load_project(project_dir)
     check_project_files(project_dir)
     running = search_running(project_dir)
+    recorded = manifest.get("data", {})
+    if "spec" not in recorded:
+        raise ProjectError(f"{project_dir} was searched by a kerastune from before it took any data, whose models "
+                           "this one cannot rebuild: search again (--overwrite)")
     given = data is not None
     if data is None:
-        data = load_recorded(manifest.get("data", {}))
-    same = check_same_data(project_dir, manifest.get("data", {}), data, given=given, allow_other=allow_other_data)
-    hypermodel = hypermodels.get(manifest["hypermodel"])
+        data = data_module.load_recorded(recorded)
+    elif not isinstance(data, data_module.Dataset):
+        data = data_module.load(data, like=recorded)
+    same = check_same_data(project_dir, recorded, data, given=given, allow_other=allow_other_data)
+    spec = data_module.DataSpec.from_dict(recorded["spec"])  # the search's, with the statistics it trained with
+    hypermodel = PreparedHyperModel(hypermodels.get(manifest["hypermodel"]), spec)
     objective = parse_objective(manifest["options"]["objective"])
     finished = set(finished_trials(project_dir))
     trials = [kt.engine.trial.Trial.load(str(path)) for path in sorted(project_dir.glob("trial_*/trial.json"))]
@@ -116,20 +131,14 @@ def open_project(project_dir: Path, top: int, data: Any = None, allow_other_data
 
 def evaluate_project(project_dir: Path, top: int = 3, data: Any = None, allow_other_data: bool = False) -> Evaluation:
     """Rebuild the best `top` completed trials of a project and evaluate each on the test set."""
-    import hypermodels
+    from data import score_predictions
     from tuners.config import ConfigError
-    from tuners.data import prepare_images, prepare_labels
     from tuners.noise import quiet_keras_noise
 
     if top < 1:
         raise ConfigError(f"--top must be >= 1, got {top}")
     project = open_project(project_dir, top, data, allow_other_data)
     data = project.data
-    spec = hypermodels.data_spec(project.hypermodel)
-
-    x_test = prepare_images(data.x_test, spec.input_shape)
-    y_test = data.y_test
-    y_for_loss = prepare_labels(y_test, spec.one_hot_labels)
     evaluation = Evaluation(
         project_dir=str(project_dir),
         tuner=project.manifest["tuner"],
@@ -143,9 +152,9 @@ def evaluate_project(project_dir: Path, top: int = 3, data: Any = None, allow_ot
     for rank, trial in enumerate(project.best, start=1):
         with quiet_keras_noise():
             model = project.load_model(trial)
-            loss = model.evaluate(x_test, y_for_loss, batch_size=1024, verbose=0, return_dict=True)["loss"]
-            predictions = model.predict(x_test, batch_size=1024, verbose=0)
-        accuracy = float(np.mean(np.argmax(predictions, axis=-1) == y_test))
+            loss = model.evaluate(data.x_test, project.hypermodel.labels(data.y_test), batch_size=1024, verbose=0,
+                                  return_dict=True)["loss"]
+            predictions = model.predict(data.x_test, batch_size=1024, verbose=0)
         result = project.result(trial)
         evaluation.models.append(
             ModelEvaluation(
@@ -153,8 +162,8 @@ def evaluate_project(project_dir: Path, top: int = 3, data: Any = None, allow_ot
                 trial_id=result.trial_id,
                 hyperparameters=result.hyperparameters,
                 val_score=result.score,
-                test_accuracy=accuracy,
                 test_loss=float(loss),
+                **score_predictions(data.task, data.y_test, predictions),
             )
         )
     return evaluation

@@ -1,5 +1,6 @@
-"""The exporter: retrain a search's best configuration on all the training digits, save it as a
-`.keras` file that takes raw MNIST images, and measure it on the test set."""
+"""The exporter: retrain a search's best configuration on all the training examples, save it as a `.keras` file
+that takes the data as the user holds it (its preprocessing is part of the model), and measure it on the test
+set."""
 
 from __future__ import annotations
 
@@ -11,11 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 DEFAULT_NAME = "best_model.keras"
-IMAGE_SHAPE = (28, 28)
-INPUT_TEXT = "MNIST images as they come: shape (n, 28, 28), pixels 0-255; outputs 10 class scores"
 
 EpochListener = Callable[[int, int, dict[str, float]], None]
 
@@ -39,11 +36,13 @@ class Export:
     epochs_from: str  # "--epochs", or which trial's best epoch
     batch_size: int
     seed: int  # of the retraining's initial weights, dropout and shuffling
-    trained_on: int  # training digits: the search's fit and validation parts together
-    test_digits: int
-    test_accuracy: float
+    trained_on: int  # training examples: the search's fit and validation parts together
+    test_examples: int
+    task: str
+    classes: list[Any] | None  # classification: the label of each of the model's outputs, in order
+    test_scores: dict[str, float]  # test_accuracy, or test_mae, test_rmse and test_r2; of the reloaded model
     train_time_s: float
-    input: str
+    input: str  # what the model takes and gives, in words
     data: dict[str, Any]
     other_data: bool  # --allow-other-data: trained and tested on data other than the search's
     search_running: bool  # a search was running on the project: the best of its finished trials was exported
@@ -51,7 +50,8 @@ class Export:
     versions: dict[str, str]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        values = asdict(self)
+        return {**values, **values.pop("test_scores")}
 
 
 def report_path(model_file: Path) -> Path:
@@ -90,7 +90,7 @@ def export_project(
     on_start: Callable[[Export], None] | None = None,
     on_epoch: EpochListener | None = None,
 ) -> Export:
-    """Retrain the best completed trial of a project on all the training digits and save it.
+    """Retrain the best completed trial of a project on all the training examples and save it.
 
     Epochs: `epochs` if given, else the epoch at which the trial scored best; seed: `seed` if
     given, else the search's. The saved model is
@@ -99,10 +99,9 @@ def export_project(
     """
     import keras
 
-    import hypermodels
     from app.evaluator import open_project
+    from data import spec_of
     from tuners.config import ConfigError
-    from tuners.data import prepare_images, prepare_labels
     from tuners.factory import FailOnNonFiniteLoss
     from tuners.noise import quiet_keras_noise
     from tuners.project import now, package_versions, write_atomically
@@ -116,7 +115,7 @@ def export_project(
     check_destination(model_file, overwrite)
     manifest, data, hypermodel, trial = project.manifest, project.data, project.hypermodel, project.best[0]
     options = manifest["options"]
-    spec = hypermodels.data_spec(hypermodel)
+    hypermodel.use(spec_of(data))  # the preprocessing learns its statistics from all the training examples
     result = project.result(trial)
 
     hp = trial.hyperparameters.copy()
@@ -135,8 +134,9 @@ def export_project(
         trial_id=result.trial_id, hyperparameters=result.hyperparameters, objective=project.objective.name,
         val_score=result.score, epochs=int(epochs), epochs_from=epochs_from, batch_size=batch_size,
         seed=options.get("seed", 0) if seed is None else seed,
-        trained_on=len(data.y_train), test_digits=len(data.y_test), test_accuracy=float("nan"),
-        train_time_s=0.0, input=INPUT_TEXT, data={**data.describe(), "summary": data.summary()},
+        trained_on=len(data.y_train), test_examples=len(data.y_test), task=data.task,
+        classes=data.describe()["classes"], test_scores={}, train_time_s=0.0, input=input_text(hypermodel.spec),
+        data={**data.describe(), "summary": data.summary()},
         other_data=project.other_data, search_running=project.running, created=now(), versions=package_versions(),
     )
     if on_start is not None:
@@ -151,37 +151,35 @@ def export_project(
     started = time.monotonic()
     with quiet_keras_noise():
         model = hypermodel.build(hp)
-        x_train = prepare_images(data.x_train, spec.input_shape)
-        hypermodel.fit(hp, model, x_train, prepare_labels(data.y_train, spec.one_hot_labels), epochs=export.epochs,
+        hypermodel.fit(hp, model, data.x_train, hypermodel.labels(data.y_train), epochs=export.epochs,
                        batch_size=batch_size, verbose=0, callbacks=callbacks)
     export.train_time_s = time.monotonic() - started
 
-    export.test_accuracy = save_and_measure(raw_image_model(model, spec.input_shape), model_file, data)
+    export.test_scores = save_and_measure(model, model_file, data)
     write_atomically(report_path(model_file), json.dumps(export.to_dict(), indent=2, default=str) + "\n")
     return export
 
 
-def raw_image_model(model: Any, input_shape: tuple[int, ...]) -> Any:
-    """`model` behind the same preparation the search used (scale to [0, 1], reshape), so that
-    the saved model takes MNIST images as they come."""
+def input_text(spec: Any) -> str:
+    """What an exported model takes and gives, in words."""
+    shape = ", ".join(str(d) for d in spec.raw_shape)
+    if spec.kind == "images":
+        takes = f"images as they come: shape (n, {shape}), {spec.raw_dtype}"
+        if spec.raw_dtype == "uint8":
+            takes += " pixels 0-255"
+    else:
+        takes = f"rows of {spec.size} numbers as they come (shape (n, {shape})), unscaled"
+    if spec.task == "classification":
+        return f"{takes}; outputs {spec.num_classes} class probabilities (the classes are listed in the .json)"
+    return f"{takes}; outputs {spec.num_outputs} predicted value{'s' if spec.num_outputs > 1 else ''} per example"
+
+
+def save_and_measure(model: Any, model_file: Path, data: Any) -> dict[str, float]:
+    """Save `model` to `model_file` in one step (a partial file is never left under that name), reopen it with
+    `keras.saving.load_model` in safe mode, and return its test scores on the raw test examples."""
     import keras
 
-    return keras.Sequential(
-        [
-            keras.Input(shape=IMAGE_SHAPE, name="digits"),
-            keras.layers.Rescaling(1.0 / 255.0, name="scale_pixels"),
-            keras.layers.Reshape(tuple(input_shape), name="to_model_input"),
-            model,
-        ],
-        name="kerastune_export",
-    )
-
-
-def save_and_measure(model: Any, model_file: Path, data: Any) -> float:
-    """Save `model` to `model_file` in one step (a partial file is never left under that name),
-    reopen it with `keras.saving.load_model` in safe mode, and return its test accuracy."""
-    import keras
-
+    from data import score_predictions
     from tuners.noise import quiet_keras_noise
 
     partial = model_file.with_name(f".{model_file.stem}.{os.getpid()}.partial.keras")
@@ -197,8 +195,8 @@ def save_and_measure(model: Any, model_file: Path, data: Any) -> float:
                 f"{error}), so it was not kept; a custom layer of the hypermodel may need "
                 "@keras.saving.register_keras_serializable()"
             ) from error
-        accuracy = float(np.mean(np.argmax(scores, axis=-1) == data.y_test))
+        measured = score_predictions(data.task, data.y_test, scores)
         os.replace(partial, model_file)
     finally:
         partial.unlink(missing_ok=True)
-    return accuracy
+    return measured

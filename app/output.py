@@ -94,14 +94,34 @@ def scoring(search: Any) -> str:
     info, seed = search.experiment.data, search.options["seed"]
     if search.options["cv"]:
         return (
-            f"Trials are scored by {search.options['cv']}-fold cross-validation (stratified, seed {seed}): each "
-            f"model fits on {info['fit']:,} training digits and is scored on the other {info['validation']:,}; "
-            "the test set is not used."
+            f"Trials are scored by {search.options['cv']}-fold cross-validation ({_stratified(info)}seed {seed}): "
+            f"each model fits on {info['fit']:,} training examples and is scored on the other "
+            f"{info['validation']:,}; the test set is not used."
         )
     return (
-        f"Trials fit on {info['fit']:,} digits and are scored on {info['validation']:,} held-out training "
-        f"digits (stratified, seed {seed}); the test set is not used."
+        f"Trials fit on {info['fit']:,} examples and are scored on {info['validation']:,} held-out training "
+        f"examples ({_stratified(info)}seed {seed}); the test set is not used."
     )
+
+
+def _stratified(info: dict[str, Any]) -> str:
+    return "stratified, " if info.get("task", "classification") == "classification" else ""
+
+
+def task_line(search: Any) -> str:
+    """What the search learns, and how the models take the data (stated in a run's first lines)."""
+    from data import DataSpec
+
+    spec = DataSpec.from_dict(dict(search.experiment.data["spec"]))
+    if spec.kind == "images":
+        prepare = "pixels scaled to [0, 1]" if spec.raw_dtype == "uint8" else "pixels as they are"
+    else:
+        prepare = f"each of the {spec.size} columns standardized (statistics of the rows models fit on)"
+    if spec.task == "classification":
+        task = f"classification into {spec.num_classes} classes"
+    else:
+        task = f"regression of {plural(spec.num_outputs, 'target')}"
+    return f"Task: {task}; inside each model: {prepare}."
 
 
 def pinned(options: dict[str, Any]) -> str:
@@ -177,7 +197,7 @@ def print_search_summary(summary: Any) -> None:
                       format_hyperparameters(trial.hyperparameters))
     console().print(table)
     say(f"Project: {summary.project_dir}  (test accuracy: kerastune evaluate {summary.project_dir}; the final "
-        f"model, retrained on all training digits: kerastune export {summary.project_dir})")
+        f"model, retrained on all training examples: kerastune export {summary.project_dir})")
 
 
 def print_evaluation(evaluation: Any) -> None:
@@ -189,18 +209,29 @@ def print_evaluation(evaluation: Any) -> None:
         f"{evaluation.project_dir} on the test set",
         title_justify="left",
     )
-    for column in ("rank", "trial", "hyperparameters", evaluation.objective, "test accuracy", "test loss"):
+    regression = evaluation.data.get("task") == "regression"
+    scores = SCORE_NAMES["regression" if regression else "classification"]
+    for column in ("rank", "trial", "hyperparameters", evaluation.objective, *scores.values()):
         table.add_column(column, overflow="fold")
     for model in evaluation.models:
-        table.add_row(
-            str(model.rank),
-            model.trial_id,
-            format_hyperparameters(model.hyperparameters),
-            format_score(model.val_score),
-            f"{model.test_accuracy:.4f}",
-            f"{model.test_loss:.4f}",
-        )
+        figures = [f"{getattr(model, key):.4f}" for key in scores]
+        table.add_row(str(model.rank), model.trial_id, format_hyperparameters(model.hyperparameters),
+                      format_score(model.val_score), *figures)
     console().print(table)
+
+
+# The test-set figures of each task, as the JSON names them and as tables head them
+SCORE_NAMES = {
+    "classification": {"test_accuracy": "test accuracy", "test_loss": "test loss"},
+    "regression": {"test_mae": "test MAE", "test_rmse": "test RMSE", "test_r2": "test R²", "test_loss": "test loss"},
+}
+
+
+def test_scores_text(scores: dict[str, float]) -> str:
+    """`test accuracy 0.9812` or `test MAE 0.41, RMSE 0.58, R² 0.74`."""
+    if "test_accuracy" in scores:
+        return f"Test accuracy {scores['test_accuracy']:.4f}"
+    return f"Test MAE {scores['test_mae']:.4g}, RMSE {scores['test_rmse']:.4g}, R² {scores['test_r2']:.4f}"
 
 
 def export_started(export: Any) -> None:
@@ -210,13 +241,14 @@ def export_started(export: Any) -> None:
         say(f"A search is running on {export.project_dir}: exporting the best of its trials finished so far.")
     score = "" if export.val_score is None else f" ({export.objective} {format_score(export.val_score)})"
     say(f"Retraining trial {export.trial_id} of {export.project_dir}{score} on all {export.trained_on:,} training "
-        f"digits for {plural(export.epochs, 'epoch')} ({export.epochs_from}), batch {export.batch_size}, "
+        f"examples for {plural(export.epochs, 'epoch')} ({export.epochs_from}), batch {export.batch_size}, "
         f"seed {export.seed}: "
         f"{format_hyperparameters(export.hyperparameters)}")
 
 
 def export_epoch(epoch: int, epochs: int, logs: dict[str, float]) -> None:
-    metrics = "  ".join(f"{name} {value:.4f}" for name, value in logs.items() if name in ("loss", "accuracy"))
+    shown = ("loss", "accuracy", "mean_absolute_error")
+    metrics = "  ".join(f"{name} {value:.4f}" for name, value in logs.items() if name in shown)
     say(f"epoch {epoch}/{epochs}  {metrics}")
 
 
@@ -280,26 +312,29 @@ def print_report(report: Any, output_format: str) -> None:
 
 def print_models(entries: list[Any], broken: dict[str, str]) -> None:
     table = Table(title="Registered hypermodels", title_justify="left")
-    for column in ("name", "description", "source"):
+    for column in ("name", "description", "takes", "source"):
         table.add_column(column, overflow="fold")
     for entry in entries:
-        table.add_row(entry.name, entry.description, entry.source)
+        table.add_row(entry.name, entry.description, getattr(entry.target, "takes", None) or TAKES_UNKNOWN,
+                      entry.source)
     console().print(table)
     for name, reason in broken.items():
         warn(f"plugin hypermodel {name!r} could not be loaded: {reason}")
 
 
-def print_space(name: str, rows: list[dict[str, Any]], grid: int | None, spec: Any) -> None:
+def print_space(name: str, rows: list[dict[str, Any]], grid: int | None, takes: str | None) -> None:
     table = Table(title=f"Search space of {name!r}", title_justify="left")
     for column in ("name", "type", "values", "default", "condition"):
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(row["name"], row["type"], row["values"], format_value(row["default"]), row["condition"])
     console().print(table)
-    shape = "flat 784 pixels" if tuple(spec.input_shape) == (784,) else "x".join(map(str, spec.input_shape))
-    labels = "one-hot labels" if spec.one_hot_labels else "integer labels"
     grid_text = f"{grid:,} combinations" if grid is not None else "irregular (conditional hyperparameters)"
-    say(f"Input: {shape} in [0, 1], {labels}. Grid: {grid_text}.")
+    say(f"Takes: {takes or TAKES_UNKNOWN}. Grid: {grid_text}.")
+
+
+# What `models` and `space` say of a hypermodel that does not say what data it takes
+TAKES_UNKNOWN = "whatever its model accepts (tried on two examples before a search trains)"
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""kerastune's hypermodels: a registry of named keras-tuner HyperModels for MNIST.
+"""kerastune's hypermodels: a registry of named keras-tuner HyperModels (search spaces).
 
     import hypermodels
     hypermodels.list_hypermodels()        # ['mlp', 'tutorial-gridsearchcv', ...]
@@ -10,8 +10,15 @@ Register your own with `@hypermodels.register("name")`, through the entry-point 
 
 from __future__ import annotations
 
-from hypermodels import mlp, tutorials  # noqa: F401  (registers the built-ins)
-from hypermodels.base import DataSpec, FunctionHyperModel, MnistHyperModel, data_spec, fit_defaults
+from hypermodels import cnn, mlp, tutorials  # noqa: F401  (registers the built-ins)
+from hypermodels.base import (
+    FunctionHyperModel,
+    KerastuneHyperModel,
+    MnistHyperModel,
+    compile_for_task,
+    fit_defaults,
+    output_layer,
+)
 from hypermodels.pinning import parse_fixed, pinned_space
 from hypermodels.registry import (
     ENTRY_POINT_GROUP,
@@ -32,15 +39,15 @@ from hypermodels.space import describe_space, grid_size, search_space
 
 __all__ = [
     "ENTRY_POINT_GROUP",
-    "DataSpec",
     "DuplicateHypermodelError",
     "Entry",
     "FunctionHyperModel",
     "HypermodelError",
+    "KerastuneHyperModel",
     "MnistHyperModel",
     "UnknownHypermodelError",
     "broken_plugins",
-    "data_spec",
+    "compile_for_task",
     "describe_space",
     "entries",
     "fit_defaults",
@@ -49,6 +56,7 @@ __all__ = [
     "grid_size",
     "instantiate",
     "list_hypermodels",
+    "output_layer",
     "parse_fixed",
     "pinned_space",
     "register",

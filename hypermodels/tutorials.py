@@ -1,6 +1,7 @@
 """The search spaces of the seed tutorials, reproduced so their searches can be replayed.
 
-Each keeps the tutorial's hyperparameter names, ranges and fixed settings.
+Each keeps the tutorial's hyperparameter names, ranges and fixed settings, and so its data: 784 pixels in
+(MNIST's 28x28, or Fashion-MNIST's), 10 classes out. These are kerastune's only MNIST-bound spaces.
 """
 
 from __future__ import annotations
@@ -10,18 +11,33 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
-from hypermodels.base import NUM_CLASSES, MnistHyperModel
+from data import CLASSIFICATION, DataSpec
+from hypermodels.base import KerastuneHyperModel
 from hypermodels.registry import register
+
+PIXELS = 784
+NUM_CLASSES = 10
+
+
+class TutorialHyperModel(KerastuneHyperModel):
+    """A tutorial's space: made for 28x28 images of 10 classes, as the tutorials were."""
+
+    takes = "28x28 images (784 pixels) of 10 classes, as MNIST and Fashion-MNIST"
+
+    def refuse(self, spec: DataSpec) -> str | None:
+        if spec.task != CLASSIFICATION or spec.num_classes != NUM_CLASSES or spec.size != PIXELS:
+            return (f"it is a tutorial's space for 28x28 images of 10 classes, and this data is "
+                    f"{spec.describe()}: use mlp (or cnn for images)")
+        return None
 
 
 def _dense_classifier(
-    input_shape: tuple[int, ...],
     hidden: list[tuple[int, str]],
     dropout: float = 0.0,
     output_activation: str = "softmax",
 ) -> Any:
-    """A Sequential model: (units, activation) hidden layers, dropout, then 10 outputs."""
-    model = keras.Sequential([keras.Input(shape=input_shape)])
+    """A Sequential model on 784 flat pixels: (units, activation) hidden layers, dropout, then 10 outputs."""
+    model = keras.Sequential([keras.Input(shape=(PIXELS,))])
     for units, activation in hidden:
         model.add(keras.layers.Dense(units, activation=activation))
     if dropout:
@@ -31,7 +47,7 @@ def _dense_classifier(
 
 
 @register("tutorial-gridsearchcv")
-class GridSearchCVTutorial(MnistHyperModel):
+class GridSearchCVTutorial(TutorialHyperModel):
     """The sklearn GridSearchCV tutorial."""
 
     description = (
@@ -40,7 +56,7 @@ class GridSearchCVTutorial(MnistHyperModel):
     )
 
     def build(self, hp: kt.HyperParameters) -> Any:
-        model = _dense_classifier(self.input_shape, [(hp.Choice("units", [8, 16, 32]), "relu")])
+        model = _dense_classifier([(hp.Choice("units", [8, 16, 32]), "relu")])
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         return model
 
@@ -52,7 +68,7 @@ class GridSearchCVTutorial(MnistHyperModel):
 
 
 @register("tutorial-hparams")
-class HParamsTutorial(MnistHyperModel):
+class HParamsTutorial(TutorialHyperModel):
     """The TensorBoard HParams tutorial."""
 
     description = (
@@ -69,7 +85,7 @@ class HParamsTutorial(MnistHyperModel):
         learning_rate = hp.Float("learning_rate", 0.001, 0.01, step=10, sampling="log")
 
         hidden = [(num_units, "relu")] * (2 if extra_layer else 1)
-        model = _dense_classifier(self.input_shape, hidden, dropout)
+        model = _dense_classifier(hidden, dropout)
         optimizer = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}[optimizer_name]
         model.compile(
             optimizer=optimizer(learning_rate),
@@ -80,7 +96,7 @@ class HParamsTutorial(MnistHyperModel):
 
 
 @register("tutorial-kerastuner")
-class KerasTunerTutorial(MnistHyperModel):
+class KerasTunerTutorial(TutorialHyperModel):
     """The keras-tuner RandomSearch/Hyperband tutorial."""
 
     description = (
@@ -93,7 +109,7 @@ class KerasTunerTutorial(MnistHyperModel):
         hidden = [(hp.Int("units", 32, 512, step=32), activation)]
         for layer in range(2, 5):
             hidden.append((hp.Int(f"units_{layer}", 8, 64, step=8), activation))
-        model = _dense_classifier(self.input_shape, hidden, hp.Float("dropout", 0.0, 0.1))
+        model = _dense_classifier(hidden, hp.Float("dropout", 0.0, 0.1))
         model.compile(
             optimizer=keras.optimizers.Adam(hp.Float("learning_rate", 1e-4, 1e-2, sampling="log")),
             loss="sparse_categorical_crossentropy",
@@ -103,7 +119,7 @@ class KerasTunerTutorial(MnistHyperModel):
 
 
 @register("tutorial-micro")
-class MicroFrameworkTutorial(MnistHyperModel):
+class MicroFrameworkTutorial(TutorialHyperModel):
     """The micro-framework tutorial's plain grid."""
 
     description = (
@@ -118,7 +134,6 @@ class MicroFrameworkTutorial(MnistHyperModel):
         input_activation = hp.Choice("input_activation", ["relu", "swish", "tanh"])
         output_activation = hp.Choice("output_activation", ["tanh", "sigmoid"])
         model = _dense_classifier(
-            self.input_shape,
             [(self.hidden_units, input_activation)],
             output_activation=output_activation,
         )

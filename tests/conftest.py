@@ -23,7 +23,7 @@ def _balanced(x: np.ndarray, y: np.ndarray, per_class: int) -> tuple[np.ndarray,
 @pytest.fixture(scope="session")
 def tiny_npz(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A Keras-layout .npz of 400 training and 100 test real digits from the bundled sample."""
-    from tuners.data import sample_path
+    from data import sample_path
 
     with np.load(sample_path(), allow_pickle=False) as sample:
         x_train, y_train = _balanced(sample["x_train"], sample["y_train"], TINY_TRAIN_PER_CLASS)
@@ -35,9 +35,9 @@ def tiny_npz(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_data(tiny_npz: Path):
-    from tuners.data import load_mnist
+    import data
 
-    return load_mnist(tiny_npz)
+    return data.load(tiny_npz)
 
 
 @pytest.fixture(autouse=True)

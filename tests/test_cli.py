@@ -96,6 +96,25 @@ class Inputs:
         np.savez(path, **contents)
         return path
 
+    def csv(self, city: str = "", quantity: bool = False, regression: bool = False) -> Path:
+        """A CSV of 60 rows: two numeric columns (and a text one, given `city`) and a target of 3 classes (or a
+        quantity of many whole numbers, or fractional numbers)."""
+        header = "a,b" + (",city" if city else "") + ",y"
+        rows = []
+        for row in range(60):
+            target = 1000 + 7 * row if quantity else (row * 0.37 if regression else row % 3)
+            rows.append(f"{row},{row % 7}" + (f",{city}" if city else "") + f",{target}")
+        return self.file("table.csv", ("\n".join([header, *rows]) + "\n").encode())
+
+    def images(self, classes: dict[str, int]) -> Path:
+        from PIL import Image
+
+        for name, count in classes.items():
+            (self.tmp / "photos" / name).mkdir(parents=True)
+            for index in range(count):
+                Image.new("RGB", (8, 8), (index, 0, 0)).save(self.tmp / "photos" / name / f"{index}.png")
+        return self.tmp / "photos"
+
     def file(self, name: str, content: bytes) -> Path:
         path = self.tmp / name
         path.write_bytes(content)
@@ -144,7 +163,7 @@ class Inputs:
         return folder
 
 
-TINY_IMAGES = (400, 28, 28)
+SEARCHED_ON = "was searched on 400 training and 100 test images"
 CASES = {
     # options
     "unknown hypermodel": lambda i: (["random", "mpl", *i.common], "did you mean 'mlp'"),
@@ -198,14 +217,34 @@ CASES = {
                              "missing key(s) x_train"),
     "pickled arrays": lambda i: (["random", "mlp", "--data", i.npz("p", y_train=np.array([{}] * 400, object))],
                                  "pickled object array"),
-    "wrong image shape": lambda i: (["random", "mlp", "--data", i.npz("s", x_train=np.zeros((400, 10, 10), "u1"))],
-                                    "expected (n, 28, 28)"),
-    "float images": lambda i: (["random", "mlp", "--data", i.npz("f", x_train=np.zeros(TINY_IMAGES, "f4"))],
-                               "dtype float32"),
-    "NaN images": lambda i: (["random", "mlp", "--data", i.npz("n", x_train=np.full(TINY_IMAGES, np.nan))],
+    "train and test shapes disagree": lambda i: (["random", "mlp", "--data", i.npz("s", x_train=np.zeros(
+        (400, 10, 10), "u1"))], "the training and test examples must have the same shape"),
+    "NaN images": lambda i: (["random", "mlp", "--data", i.npz("n", x_train=np.full((400, 28, 28), np.nan))],
                              "NaN"),
-    "labels outside classes": lambda i: (["random", "mlp", "--data", i.npz("l", y_train=np.full(400, 12))],
-                                         "outside 0..9"),
+    "constant labels": lambda i: (["random", "mlp", "--data", i.npz("l", y_train=np.full(400, 12))], "is constant"),
+    "test labels no class has": lambda i: (["random", "mlp", "--data", i.npz("t", y_test=np.full(100, 12))],
+                                           "has the label 12, which is not one of the search's classes"),
+    "CSV target missing": lambda i: (["random", "mlp", "--data", i.csv(), "--target", "price"],
+                                     "no column 'price' for --target"),
+    "CSV text column": lambda i: (["random", "mlp", "--data", i.csv(city="Paris")], "column(s) 'city' hold text"),
+    "CSV ragged": lambda i: (["random", "mlp", "--data", i.file("r.csv", b"a,b,y\n1,2,0\n3,1\n")],
+                             "row 3 has 2 cells"),
+    "quantity as classes": lambda i: (["random", "mlp", "--data", i.csv(quantity=True), "--task", "classification"],
+                                      "use --task regression"),
+    "test split too large": lambda i: (["random", "mlp", "--data", i.csv(), "--test-split", "0.99"],
+                                       "leaves only 1 training"),
+    "test split on data with a test set": lambda i: (["random", "mlp", "--test-split", "0.2", *i.common],
+                                                     "leave out --test-split"),
+    "bad task": lambda i: (["random", "mlp", "--data", i.csv(), "--task", "clustering"], "'--task'"),
+    "image folder of one class": lambda i: (["random", "cnn", "--data", i.images({"cat": 3})],
+                                            "at least two classes"),
+    "cnn on CSV rows": lambda i: (["random", "cnn", "--data", i.csv()], "cnn takes images"),
+    "tutorial space on CSV rows": lambda i: (["random", "tutorial-kerastuner", "--data", i.csv()],
+                                             "a tutorial's space for 28x28 images of 10 classes"),
+    "own model with the wrong outputs": lambda i: (["random", "user_models:three_outputs", *i.common],
+                                                   "its model has 3 outputs, but the data has 10 classes"),
+    "accuracy for a regression": lambda i: (["random", "mlp", "--data", i.csv(regression=True), "--objective",
+                                             "val_accuracy"], "a regression has no accuracy"),
     "labels of another length": lambda i: (["random", "mlp", "--data", i.npz("n", y_train=np.zeros(399, int))],
                                            "same length"),
     # projects
@@ -244,7 +283,7 @@ CASES = {
     "folds and split": lambda i: (["random", "mlp", "--cv", "3", "--validation-split", "0.2", *i.common],
                                   "leave out --validation-split"),
     "more folds than digits of a class": lambda i: (["random", "mlp", "--cv", "50", *i.common],
-                                                    "needs at least 50 digits of each class"),
+                                                    "needs at least 50 examples of each class"),
     "fix unknown name": lambda i: (["random", "mlp", "--fix", "unit_1=64", *i.common], "did you mean 'units_1'"),
     "fix out of range": lambda i: (["random", "mlp", "--fix", "units_1=5000", *i.common], "out of range"),
     "fix not a choice": lambda i: (["random", "mlp", "--fix", "activation=softplus", *i.common], "is one of"),
@@ -273,13 +312,13 @@ CASES = {
     "export negative seed": lambda i: (["export", i.project(), "--seed", "-1"], "--seed must be >= 0"),
     # other data than the search's: the same shapes, one pixel changed
     "resume on other data": lambda i: (i.project() and ["random", "mlp", "--data", i.changed_data(),
-                                                        "--dir", i.tmp / "tuning"], "was searched on MNIST from"),
+                                                        "--dir", i.tmp / "tuning"], SEARCHED_ON),
     "worker on other data": lambda i: (i.project() and ["random", "mlp", "--data", i.changed_data(), "--dir",
                                                         i.tmp / "tuning", "--role", "worker", "--oracle",
-                                                        "127.0.0.1:9"], "was searched on MNIST from"),
+                                                        "127.0.0.1:9"], SEARCHED_ON),
     "worker on changed data": lambda i: (i.project_on_changed_data() and [
         "random", "mlp", "--dir", i.tmp / "tuning", "--role", "worker", "--oracle", "127.0.0.1:9"],
-        "was searched on MNIST from"),
+        SEARCHED_ON),
     "evaluate on other data": lambda i: (["evaluate", i.project(), "--data", i.changed_data()],
                                          "or add --allow-other-data"),
     "export on other data": lambda i: (["export", i.project(), "--data", i.changed_data()],

@@ -76,7 +76,7 @@ def test_cv_scores_a_trial_by_the_mean_over_its_folds(tiny_npz: Path, tmp_path: 
     resumed = run("random", "mlp", "--validation-split", "0.2", "--max-trials", "2", "--data", tiny_npz,
                   "--dir", tmp_path)
     assert resumed.exit_code == 2, resumed.output
-    assert "scores its trials by --cv 3 on all the training digits: leave out --validation-split" in resumed.stderr
+    assert "scores its trials by --cv 3 on all the training examples: leave out --validation-split" in resumed.stderr
     assert (project / "kerastune.json").read_text() == manifest
 
 

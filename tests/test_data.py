@@ -1,9 +1,11 @@
-"""Tests for tuners.data: loading (npz, IDX, Keras fallback, sample), preparing and splitting."""
+"""Tests for the data package: every source (npz of any shape, IDX, CSV, image folders, named datasets, arrays,
+tf.data), tasks and labels, the held-out test set, splits, and each source's bad input."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -11,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tuners import data
-from tuners.data import DataError, MnistData
+import data
+from data import DataError, Dataset, sources
+from data.splits import default_validation_size
 
 N_TRAIN, N_TEST = 60, 20
 
@@ -38,7 +41,7 @@ def idx_bytes(array: np.ndarray) -> bytes:
 def write_idx_dir(directory: Path, arrays: dict, gzipped: tuple[str, ...] = ("x_train",)) -> Path:
     """Write the four IDX files into directory, gzipping the keys listed in `gzipped`."""
     directory.mkdir(parents=True, exist_ok=True)
-    for key, name in data.IDX_FILES.items():
+    for key, name in sources.IDX_FILES.items():
         payload = idx_bytes(arrays[key])
         if key in gzipped:
             (directory / f"{name}.gz").write_bytes(gzip.compress(payload, mtime=0))
@@ -47,45 +50,98 @@ def write_idx_dir(directory: Path, arrays: dict, gzipped: tuple[str, ...] = ("x_
     return directory
 
 
-# --- bundled sample ---------------------------------------------------------------------------
+def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
+    path.write_text("\n".join(",".join(str(v) for v in row) for row in [header, *rows]) + "\n")
+    return path
+
+
+def iris_like(n: int = 90) -> tuple[list[str], list[list]]:
+    """Four numeric columns and a text label of three classes."""
+    rng = np.random.default_rng(1)
+    names = ["setosa", "versicolor", "virginica"]
+    rows = [[*np.round(rng.normal(size=4) + i % 3, 3), names[i % 3]] for i in range(n)]
+    return ["sepal_length", "sepal_width", "petal_length", "petal_width", "species"], rows
+
+
+def write_images(directory: Path, classes: dict[str, int], size=(12, 10), mode="RGB", suffix=".png") -> Path:
+    from PIL import Image
+
+    rng = np.random.default_rng(2)
+    channels = 3 if mode == "RGB" else 1
+    for name, count in classes.items():
+        (directory / name).mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            pixels = rng.integers(0, 256, (size[1], size[0], channels), dtype=np.uint8)
+            image = Image.fromarray(pixels.squeeze(-1) if channels == 1 else pixels, mode)
+            image.save(directory / name / f"{i}{suffix}")
+    return directory
+
+
+# --- bundled sample and the default --------------------------------------------------------------
 
 
 def test_bundled_sample_loads_balanced():
-    sample = data.load_sample()
+    sample = data.load_recorded({"source": "sample"})
     assert sample.source == "sample"
-    assert Path(sample.location) == data.sample_path()
     assert sample.x_train.shape == (10_000, 28, 28) and sample.x_test.shape == (2_000, 28, 28)
-    assert sample.x_train.dtype == np.uint8 and sample.x_test.dtype == np.uint8
-    assert sample.y_train.dtype == np.int64 and sample.y_test.dtype == np.int64
+    assert sample.x_train.dtype == np.uint8 and sample.y_train.dtype == np.int64
     assert np.bincount(sample.y_train, minlength=10).tolist() == [1000] * 10
     assert np.bincount(sample.y_test, minlength=10).tolist() == [200] * 10
-    assert "sample" in sample.summary() and "10,000" in sample.summary()
-    assert "2,000" in sample.summary()
+    assert sample.task == "classification" and sample.classes == tuple(range(10))
 
 
-def test_sample_loads_as_plain_file_too():
-    loaded = data.load_mnist(data.sample_path())
-    assert loaded.source == "file"
-    assert loaded.describe()["train"] == 10_000 and loaded.describe()["test"] == 2_000
-
-
-# --- good inputs ------------------------------------------------------------------------------
+# --- good inputs ---------------------------------------------------------------------------------
 
 
 def test_npz_round_trip(tmp_path):
     arrays = make_arrays()
     path = tmp_path / "mnist.npz"
     np.savez(path, **arrays, extra=np.arange(3))  # extra keys are fine
-    loaded = data.load_mnist(str(path))
-    assert loaded.source == "file" and loaded.location == str(path) and loaded.note == ""
-    for key in data.KEYS:
+    loaded = data.load(str(path))
+    assert loaded.source == "npz" and loaded.location == str(path) and loaded.note == ""
+    for key in ("x_train", "x_test", "y_train", "y_test"):
         np.testing.assert_array_equal(getattr(loaded, key), arrays[key])
     assert loaded.x_train.dtype == np.uint8 and loaded.y_train.dtype == np.int64
     info = loaded.describe()
-    assert info == {"source": "file", "location": str(path), "train": 60, "test": 20, "note": "",
-                    "fingerprint": loaded.fingerprint}
-    json.dumps(info)
-    assert loaded.summary() == f"MNIST from {path}: 60 training, 20 test digits"
+    assert info["train"] == 60 and info["test"] == 20 and info["task"] == "classification"
+    assert info["classes"] == list(range(10)) and info["shape"] == [28, 28] and not info["held_out_test"]
+    json.dumps(loaded.record())
+    assert loaded.summary() == f"60 training and 20 test images of 28x28 from {path}; classification into 10 classes"
+
+
+def test_npz_of_colour_images_of_any_size_and_labels(tmp_path):
+    """32x32x3 images, labels 3/7/11 in a (n, 1) column as CIFAR has them: classes in sorted order."""
+    rng = np.random.default_rng(0)
+    y = np.array([[3], [7], [11]] * 20)
+    path = tmp_path / "cifar_like.npz"
+    np.savez(path, x_train=rng.integers(0, 256, (60, 32, 32, 3), dtype=np.uint8), y_train=y,
+             x_test=rng.integers(0, 256, (9, 32, 32, 3), dtype=np.uint8), y_test=y[:9])
+    loaded = data.load(path)
+    assert loaded.kind == "images" and loaded.classes == (3, 7, 11)
+    assert loaded.y_train[:3].tolist() == [0, 1, 2]
+    spec = data.spec_of(loaded)
+    assert (spec.raw_shape, spec.input_shape, spec.num_outputs) == ((32, 32, 3), (32, 32, 3), 3)
+
+
+def test_data_without_a_test_set_gets_one_held_out_stratified_seeded_and_recorded(tmp_path):
+    x = np.arange(200, dtype=np.float32).reshape(100, 2)
+    y = np.array([0] * 80 + [1] * 20)
+    path = tmp_path / "no_test.npz"
+    np.savez(path, x_train=x, y_train=y)
+
+    loaded = data.load(path, test_split=0.2, seed=3)
+
+    assert (len(loaded.y_train), len(loaded.y_test)) == (80, 20)
+    assert np.bincount(loaded.y_test).tolist() == [16, 4]  # stratified
+    assert sorted(loaded.x_test[:, 0].tolist() + loaded.x_train[:, 0].tolist()) == x[:, 0].tolist()  # disjoint
+    record = loaded.record()
+    assert record["held_out_test"] and len(record["test_rows"]) == 20
+    assert "held out by kerastune" in loaded.summary()
+    again = data.load_recorded(json.loads(json.dumps(record)))
+    assert again.fingerprint == loaded.fingerprint  # the recorded rows, exactly
+    np.testing.assert_array_equal(again.x_test, loaded.x_test)
+    assert data.load(path, test_split=0.2, seed=4).fingerprint != loaded.fingerprint
+    assert len(data.load(path, test_split=30).y_test) == 30  # a count
 
 
 def test_the_fingerprint_tells_the_same_data_from_other_data(tmp_path):
@@ -93,32 +149,113 @@ def test_the_fingerprint_tells_the_same_data_from_other_data(tmp_path):
     first, copy = tmp_path / "a.npz", tmp_path / "b.npz"
     np.savez(first, **arrays)
     np.savez(copy, **arrays)
-    prints = data.load_mnist(first).fingerprint
-    assert data.load_mnist(copy).fingerprint == prints  # the same arrays from another file
+    prints = data.load(first).fingerprint
+    assert data.load(copy).fingerprint == prints  # the same arrays from another file
     directory = write_idx_dir(tmp_path / "idx", arrays, gzipped=())
-    assert data.load_mnist(directory).fingerprint == prints  # and from IDX files
+    assert data.load(directory).fingerprint == prints  # and from IDX files
     pixel = arrays["x_train"].copy()
     pixel[0, 0, 0] ^= 1
     np.savez(copy, **{**arrays, "x_train": pixel})
-    assert data.load_mnist(copy).fingerprint == {**prints, "train": data.load_mnist(copy).fingerprint["train"]}
-    assert data.load_mnist(copy).fingerprint["train"] != prints["train"]  # one pixel changed
+    assert data.load(copy).fingerprint["train"] != prints["train"]  # one pixel changed
+    assert data.load(copy).fingerprint["test"] == prints["test"]
     label = arrays["y_test"].copy()
     label[0] = (label[0] + 1) % 10
     np.savez(copy, **{**arrays, "y_test": label})
-    assert data.load_mnist(copy).fingerprint["test"] != prints["test"]  # one test label changed
+    assert data.load(copy).fingerprint["test"] != prints["test"]  # one test label changed
 
 
 def test_idx_dir_round_trip(tmp_path):
     arrays = make_arrays()
     directory = write_idx_dir(tmp_path / "idx", arrays, gzipped=("x_train",))
-    loaded = data.load_mnist(directory)
+    loaded = data.load(directory)
     assert loaded.source == "idx" and loaded.location == str(directory)
-    for key in data.KEYS:
+    for key in ("x_train", "x_test", "y_train", "y_test"):
         np.testing.assert_array_equal(getattr(loaded, key), arrays[key])
-    assert loaded.x_test.dtype == np.uint8 and loaded.y_test.dtype == np.int64
 
 
-# --- broken inputs ----------------------------------------------------------------------------
+def test_csv_classification_with_text_labels(tmp_path):
+    header, rows = iris_like()
+    loaded = data.load(write_csv(tmp_path / "iris.csv", header, rows))
+    assert loaded.source == "csv" and loaded.target == "species" and loaded.task == "classification"
+    assert loaded.classes == ("setosa", "versicolor", "virginica")
+    assert loaded.columns == tuple(header[:4]) and loaded.x_train.shape[1:] == (4,)
+    assert loaded.x_train.dtype == np.float32
+    assert len(loaded.y_test) == 18 and np.bincount(loaded.y_test).tolist() == [6, 6, 6]
+    assert "target column 'species'" in loaded.summary()
+    spec = data.spec_of(loaded)
+    assert spec.kind == "features" and len(spec.feature_mean) == 4
+
+
+def test_csv_regression_and_target_column(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 3)).round(3)
+    price = (x @ [1.5, -2.0, 0.5] + 10).round(4)
+    rows = [[price[i], *x[i]] for i in range(50)]
+    path = write_csv(tmp_path / "houses.csv", ["price", "a", "b", "c"], rows)
+
+    loaded = data.load(path, target="price")
+
+    assert loaded.task == "regression" and loaded.classes is None and loaded.columns == ("a", "b", "c")
+    assert loaded.y_train.dtype == np.float32 and loaded.y_train.ndim == 1
+    assert "regression" in loaded.summary()
+    spec = data.spec_of(loaded)
+    assert spec.num_outputs == 1 and spec.target_mean[0] == pytest.approx(float(loaded.y_train.mean()), rel=1e-5)
+    with pytest.raises(DataError, match="holds fractional values such as .*: use --task regression"):
+        data.load(path, target="price", task="classification")
+
+
+def test_regression_of_several_targets_from_arrays():
+    x = np.random.default_rng(0).normal(size=(40, 3)).astype("float32")
+    loaded = data.from_arrays(x, np.stack([x.sum(1), x[:, 0]], axis=1))
+    assert loaded.task == "regression" and loaded.y_train.shape[1:] == (2,)
+    assert data.spec_of(loaded).num_outputs == 2
+
+
+@pytest.mark.parametrize(("mode", "suffix", "channels"), [("RGB", ".png", 3), ("L", ".jpg", 1)])
+def test_image_folder_one_subfolder_per_class(tmp_path, mode, suffix, channels):
+    folder = write_images(tmp_path / "pets", {"cat": 12, "dog": 8}, mode=mode, suffix=suffix)
+    (folder / "cat" / "notes.txt").write_text("not an image, ignored")
+    loaded = data.load(folder)
+    assert loaded.source == "images" and loaded.classes == ("cat", "dog")
+    assert loaded.x_train.shape[1:] == (10, 12, channels) and loaded.x_train.dtype == np.uint8
+    assert len(loaded.y_train) + len(loaded.y_test) == 20 and len(loaded.y_test) == 4
+
+
+def test_tf_data_dataset_and_arrays_give_the_same_data():
+    import tensorflow as tf
+
+    arrays = make_arrays()
+    from_arrays = data.from_arrays(arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"])
+    pairs = tf.data.Dataset.from_tensor_slices((arrays["x_train"], arrays["y_train"])).batch(7)
+    test = tf.data.Dataset.from_tensor_slices((arrays["x_test"], arrays["y_test"]))  # unbatched
+    from_tf = data.from_arrays(pairs, None, test)
+    assert from_tf.fingerprint == from_arrays.fingerprint
+
+
+@pytest.mark.parametrize(
+    ("y", "task", "expected"),
+    [
+        (np.array([0, 1, 2] * 10), None, "classification"),
+        (np.array(["a", "b"] * 15), None, "classification"),
+        (np.array([0.0, 1.0] * 15), None, "classification"),  # whole numbers
+        (np.linspace(0, 1, 30), None, "regression"),  # fractions
+        (np.array([0, 1, 2] * 10), "regression", "regression"),  # overridden
+    ],
+)
+def test_task_detection(y, task, expected):
+    x = np.zeros((30, 2), np.float32)
+    assert data.from_arrays(x, y, x[:6], y[:6], task=task).task == expected
+
+
+def test_test_scores_for_each_task():
+    scores = data.score_predictions("classification", np.array([0, 1, 1]), np.array([[.9, .1], [.2, .8], [.6, .4]]))
+    assert scores == {"test_accuracy": pytest.approx(2 / 3)}
+    scores = data.score_predictions("regression", np.array([1.0, 2.0, 3.0]), np.array([[1.0], [2.0], [4.0]]))
+    assert scores["test_mae"] == pytest.approx(1 / 3) and scores["test_rmse"] == pytest.approx((1 / 3) ** 0.5)
+    assert scores["test_r2"] == pytest.approx(1 - 1 / 2)
+
+
+# --- broken inputs: one line each, naming the file ---------------------------------------------------
 
 
 def _npz(**changes):
@@ -164,7 +301,7 @@ def _idx(mutate):
 
     def write(tmp_path: Path) -> Path:
         directory = write_idx_dir(tmp_path / "idx", make_arrays(), gzipped=())
-        target = directory / data.IDX_FILES["y_train"]
+        target = directory / sources.IDX_FILES["y_train"]
         if mutate is None:
             target.unlink()
         else:
@@ -174,150 +311,152 @@ def _idx(mutate):
     return write
 
 
-def _label_10_in_idx(raw: bytes) -> bytes:
-    return raw[:-1] + bytes([10])
+def _csv(text: str):
+    def write(tmp_path: Path) -> Path:
+        path = tmp_path / "table.csv"
+        path.write_text(text)
+        return path
+
+    return write
+
+
+def _many_values_csv(tmp_path: Path) -> Path:
+    return write_csv(tmp_path / "prices.csv", ["a", "price"], [[i, 1000 + 7 * i] for i in range(400)])
+
+
+def _images(classes: dict[str, int], broken: bool = False, sizes: bool = False):
+    def write(tmp_path: Path) -> Path:
+        folder = write_images(tmp_path / "photos", classes)
+        if broken:
+            (folder / next(iter(classes)) / "broken.png").write_bytes(b"not a png")
+        if sizes:
+            write_images(folder, {"odd": 2}, size=(5, 5))
+        return folder
+
+    return write
 
 
 BROKEN = {
-    "missing file": (lambda tmp: tmp / "nope.npz", "no such file"),
-    "text file named .npz": (_text_npz, "not an .npz file"),
-    "truncated npz": (_truncated_npz, "cannot read as .npz"),
-    "pickled object array": (_pickled_npz, "pickled object array"),
-    "missing key": (_npz(y_test=None), "missing key(s) y_test"),
-    "wrong image shape": (_npz(x_train=np.zeros((60, 784), np.uint8)), "expected (n, 28, 28)"),
-    "wrong label shape": (_npz(y_train=np.zeros((60, 1), np.uint8)), "expected (n,) labels"),
-    "float images": (_npz(x_train=np.zeros((60, 28, 28), np.float32)), "dtype float32"),
-    "float labels": (_npz(y_test=np.zeros(20, np.float64)), "expected integer labels"),
-    "length mismatch": (_npz(y_train=np.zeros(59, np.uint8)), "60 images but y_train has 59"),
-    "label 10": (_npz(y_test=np.full(20, 10, np.int64)), "outside 0..9 (e.g. 10)"),
-    "label -1": (_npz(y_train=np.full(60, -1, np.int64)), "outside 0..9 (e.g. -1)"),
-    "empty arrays": (
-        _npz(x_train=np.zeros((0, 28, 28), np.uint8), y_train=np.zeros(0, np.uint8)),
-        "x_train is empty",
-    ),
-    "IDX bad magic": (_idx(lambda raw: b"\x00\x00\x08\x03" + raw[4:]), "bad IDX magic"),
-    "IDX truncated": (_idx(lambda raw: raw[:-5]), "truncated IDX file"),
-    "IDX extra bytes": (_idx(lambda raw: raw + b"\x00"), "more than its header"),
-    "IDX label 10": (_idx(_label_10_in_idx), "train-labels-idx1-ubyte has labels outside"),
-    "IDX dir missing a file": (_idx(None), "missing train-labels-idx1-ubyte"),
+    "missing file": (lambda tmp: tmp / "nope.npz", {}, "no such file or folder"),
+    "text file named .npz": (_text_npz, {}, "not an .npz file"),
+    "truncated npz": (_truncated_npz, {}, "cannot read as .npz"),
+    "pickled object array": (_pickled_npz, {}, "pickled object array"),
+    "missing key": (_npz(y_train=None), {}, "missing key(s) y_train"),
+    "x_test without y_test": (_npz(y_test=None), {}, "has x_test but no y_test"),
+    "train and test shapes disagree": (_npz(x_test=np.zeros((20, 28, 27), np.uint8)), {}, "must have the same shape"),
+    "NaN images": (_npz(x_train=np.full((60, 28, 28), np.nan, np.float32)), {}, "NaN or infinite"),
+    "infinite targets": (_npz(y_train=np.full(60, np.inf)), {}, "NaN or infinite"),
+    "text images": (_npz(x_train=np.full((60, 3), "a")), {}, "expected numbers"),
+    "length mismatch": (_npz(y_train=np.zeros(59, np.uint8)), {}, "60 examples but y_train has 59"),
+    "constant labels": (_npz(y_train=np.zeros(60, np.uint8)), {}, "is constant"),
+    "test label not a class": (_npz(y_test=np.full(20, 10, np.int64)), {}, "has the label 10, which is not one"),
+    "empty arrays": (_npz(x_train=np.zeros((0, 28, 28), np.uint8), y_train=np.zeros(0, np.uint8)), {}, "is empty"),
+    "IDX bad magic": (_idx(lambda raw: b"\x00\x00\x08\x03" + raw[4:]), {}, "bad IDX magic"),
+    "IDX truncated": (_idx(lambda raw: raw[:-5]), {}, "truncated IDX file"),
+    "IDX extra bytes": (_idx(lambda raw: raw + b"\x00"), {}, "more than its header"),
+    "IDX dir missing a file": (_idx(None), {}, "missing train-labels-idx1-ubyte"),
+    "CSV target missing": (_csv("a,b,c\n1,2,3\n4,5,6\n"), {"target": "price"}, "no column 'price' for --target"),
+    "CSV constant target": (_csv("a,b\n" + "1,5\n2,5\n" * 10), {}, "is constant"),
+    "CSV text column": (_csv("a,city,y\n" + "1,Paris,0\n2,Rome,1\n" * 10), {}, "column(s) 'city' hold text"),
+    "CSV empty cell": (_csv("a,b,y\n" + "1,,0\n2,3,1\n" * 10), {}, "column(s) 'b' hold text or empty cells"),
+    "CSV ragged row": (_csv("a,b,y\n1,2,0\n1,2\n"), {}, "row 3 has 2 cells but the header has 3"),
+    "CSV NaN": (_csv("a,b,y\n" + "1,nan,0\n2,3,1\n" * 10), {}, "NaN or infinite"),
+    "CSV header only": (_csv("a,b,y\n"), {}, "needs a header row and at least one row"),
+    "quantity as classes": (_many_values_csv, {"task": "classification"}, "if it is a quantity, use --task regression"),
+    "quantity, task unsaid": (_many_values_csv, {}, "--task regression (a quantity)"),
+    "test split leaves too few": (_csv("a,y\n" + "1,0\n2,1\n" * 6), {"test_split": 5}, "leaves only 7 training"),
+    "test split on data with a test set": (_npz(), {"test_split": 0.2}, "has its own test set"),
+    "target on a non-CSV": (_npz(), {"target": "y"}, "--target y is for CSV files"),
+    "image folder of one class": (_images({"cat": 4}), {}, "at least two classes; found 1 (cat)"),
+    "unreadable image": (_images({"cat": 4, "dog": 4}, broken=True), {}, "broken.png: cannot read as an image"),
+    "images of two sizes": (_images({"cat": 4, "dog": 4}, sizes=True), {}, "images differ in size"),
 }
 
 
 @pytest.mark.parametrize("case", list(BROKEN), ids=list(BROKEN))
 def test_broken_inputs_raise_one_line_data_error(tmp_path, case):
-    write, expected = BROKEN[case]
+    write, options, expected = BROKEN[case]
     path = write(tmp_path)
+    before = sorted((p, p.stat().st_mtime_ns) for p in tmp_path.rglob("*"))
     with pytest.raises(DataError) as info:
-        data.load_mnist(path)
+        data.load(path, **options)
     message = str(info.value)
     assert expected in message
     assert "\n" not in message
-    assert str(path) in message  # names the file or directory
+    assert str(path) in message or case.startswith(("quantity", "test split leaves", "image folder", "target on"))
+    assert sorted((p, p.stat().st_mtime_ns) for p in tmp_path.rglob("*")) == before  # nothing written
 
 
 def test_bad_gzip_idx_is_data_error(tmp_path):
     directory = write_idx_dir(tmp_path / "idx", make_arrays(), gzipped=("x_test",))
-    name = data.IDX_FILES["x_test"] + ".gz"
+    name = sources.IDX_FILES["x_test"] + ".gz"
     (directory / name).write_bytes(b"not gzip at all")
     with pytest.raises(DataError, match=name):
-        data.load_mnist(directory)
+        data.load(directory)
 
 
-# --- prepare_images ---------------------------------------------------------------------------
+def test_an_image_folder_beyond_the_memory_limit_is_refused(tmp_path, monkeypatch):
+    folder = write_images(tmp_path / "photos", {"a": 3, "b": 3})
+    monkeypatch.setattr(sources, "MAX_IMAGE_BYTES", 1000)
+    with pytest.raises(DataError, match=r"6 images of 12x10x3 need .* more than the"):
+        data.load(folder)
 
 
-def test_prepare_images_flat_and_square():
-    x = make_arrays()["x_train"]
-    x[0, 0, 0], x[0, 0, 1] = 0, 255
-    flat = data.prepare_images(x)
-    assert flat.shape == (60, 784) and flat.dtype == np.float32
-    assert flat.min() == 0.0 and flat.max() == 1.0
-    np.testing.assert_allclose(flat[3], x[3].reshape(-1) / 255.0, rtol=1e-6)
-    square = data.prepare_images(x, (28, 28))
-    assert square.shape == (60, 28, 28) and square.dtype == np.float32
-    assert data.prepare_images(x, (28, 28, 1)).shape == (60, 28, 28, 1)
+# --- validation splits -----------------------------------------------------------------------------
 
 
-def test_prepare_images_rejects_bad_input():
-    x = make_arrays()["x_train"]
-    with pytest.raises(DataError, match="cannot be reshaped"):
-        data.prepare_images(x, (10,))
-    with pytest.raises(DataError, match="expects uint8"):
-        data.prepare_images(x.astype(np.float32) / 255.0)
+def labelled(n: int) -> np.ndarray:
+    return np.array([0, 0, 1, 1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 5, 2] * (n // 16 + 1))[:n].astype(np.int64)
 
 
-# --- split_validation -------------------------------------------------------------------------
-
-
-def labelled(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """x holds each row's index (so rows are unique); y is a stratifiable label pattern."""
-    y = np.array([0, 0, 1, 1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 5, 2] * (n // 16 + 1))[:n]
-    return np.arange(n), y.astype(np.int64)
-
-
-@pytest.mark.parametrize(
-    ("validation", "expected"), [(100, 100), (0.25, 250), (1, None), (None, 167)]
-)
+@pytest.mark.parametrize(("validation", "expected"), [(100, 100), (0.25, 250), (None, 167)])
 def test_split_sizes_disjoint_and_complete(validation, expected):
-    x, y = labelled(1000)
-    if validation == 1:  # too few for 10 classes
-        with pytest.raises(DataError, match="at least 10"):
-            data.split_validation(x, y, validation)
-        return
-    x_fit, y_fit, x_val, y_val = data.split_validation(x, y, validation)
-    assert len(x_val) == len(y_val) == expected
-    assert len(x_fit) == len(y_fit) == 1000 - expected
-    assert not set(x_fit) & set(x_val)
-    assert sorted(np.concatenate([x_fit, x_val]).tolist()) == list(range(1000))
-    np.testing.assert_array_equal(y[x_fit], y_fit)  # rows and labels stay paired
-    np.testing.assert_array_equal(y[x_val], y_val)
+    fit, held = data.validation_indices(labelled(1000), validation)
+    assert len(held) == expected and len(fit) == 1000 - expected
+    assert sorted(np.concatenate([fit, held]).tolist()) == list(range(1000))
 
 
-def test_split_is_stratified():
-    x, y = labelled(1000)
-    _, _, _, y_val = data.split_validation(x, y, 200)
-    counts = np.bincount(y, minlength=10)
-    expected = counts * 200 / 1000
-    assert np.all(np.abs(np.bincount(y_val, minlength=10) - expected) <= 1)
+def test_split_is_stratified_for_classes_and_plain_for_regression():
+    y = labelled(1000)
+    _, held = data.validation_indices(y, 200)
+    assert np.all(np.abs(np.bincount(y[held], minlength=10) - np.bincount(y, minlength=10) * 0.2) <= 1)
+    targets = np.linspace(0, 1, 1000)
+    fit, held = data.validation_indices(targets, 200, stratify=False)
+    assert len(held) == 200 and not set(fit) & set(held)
 
 
 def test_split_is_deterministic_per_seed():
-    x, y = labelled(1000)
-    first = data.split_validation(x, y, 100, seed=3)
-    again = data.split_validation(x, y, 100, seed=3)
-    other = data.split_validation(x, y, 100, seed=4)
-    for a, b in zip(first, again, strict=True):
-        np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(first[2], other[2])
+    y = labelled(1000)
+    first, again, other = (data.validation_indices(y, 100, seed=s)[1] for s in (3, 3, 4))
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
 
 
 def test_default_validation_sizes():
-    assert data.default_validation_size(60_000) == 10_000
-    assert data.default_validation_size(70_000) == 10_000
-    assert data.default_validation_size(12_000) == 2_000
-    assert data.default_validation_size(10_000) == 1_667
+    assert default_validation_size(60_000) == 10_000
+    assert default_validation_size(70_000) == 10_000
+    assert default_validation_size(12_000) == 2_000
+    assert default_validation_size(10_000) == 1_667
 
 
 @pytest.mark.parametrize(
     ("validation", "message"),
     [
-        (70_000, "--validation-split 70000 is larger than the 60,000 training digits"),
-        (60_000, "uses all of the 60,000 training digits"),
-        (59_995, "leaves only 5 training digits"),
+        (70_000, "--validation-split 70000 is larger than the 60,000 training examples"),
+        (60_000, "uses all of the 60,000 training examples"),
+        (59_995, "leaves only 5 training examples"),
+        (1, "too small to hold one example of each of the 10 classes"),
         (0, "must be at least 1"),
         (-5, "must be at least 1"),
         (0.0, "not a fraction in (0, 1)"),
         (1.0, "not a fraction in (0, 1)"),
-        (-0.2, "not a fraction in (0, 1)"),
         (True, "not a number"),
         ("10", "not a number"),
     ],
 )
 def test_split_errors(validation, message):
-    y = np.arange(60_000) % 10
-    x = np.zeros((60_000, 1), np.uint8)
     with pytest.raises(DataError) as info:
-        data.split_validation(x, y, validation)
+        data.validation_indices(np.arange(60_000) % 10, validation)
     assert message in str(info.value)
     assert "\n" not in str(info.value)
 
@@ -338,9 +477,9 @@ def test_load_none_falls_back_to_sample_when_keras_fails(monkeypatch):
         raise Exception("URL fetch failure on https://example/mnist.npz: None -- no network")
 
     _fake_keras(monkeypatch, offline)
-    loaded = data.load_mnist(None)
+    loaded = data.load(None)
     assert loaded.source == "sample"
-    assert loaded.note.startswith("Keras could not download MNIST (offline?)")
+    assert loaded.note.startswith("a small subset, not the full 60,000/10,000 MNIST; Keras cannot download MNIST")
     assert "no network" in loaded.note
     assert len(loaded.y_train) == 10_000 and len(loaded.y_test) == 2_000
     assert "bundled MNIST sample" in loaded.summary() and loaded.note in loaded.summary()
@@ -354,9 +493,9 @@ def test_load_none_uses_keras_when_it_works(monkeypatch):
         return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
     _fake_keras(monkeypatch, load_data)
-    loaded = data.load_mnist()
+    loaded = data.load()
     assert loaded.source == "keras" and loaded.location == "keras.datasets.mnist"
-    assert loaded.note == "" and loaded.y_train.dtype == np.int64
+    assert loaded.note == "" and loaded.y_train.dtype == np.int64 and loaded.name == "MNIST"
 
 
 def test_keras_output_goes_to_stderr(monkeypatch, capsys):
@@ -365,7 +504,7 @@ def test_keras_output_goes_to_stderr(monkeypatch, capsys):
         raise OSError("offline")
 
     _fake_keras(monkeypatch, load_data)
-    data.load_mnist(None)
+    data.load(None)
     captured = capsys.readouterr()
     assert captured.out == "" and "Downloading" in captured.err
 
@@ -378,24 +517,35 @@ def test_real_keras_patched_offline_falls_back(monkeypatch):
         raise Exception("simulated offline")
 
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
-    loaded = data.load_mnist(None)
+    loaded = data.load(None)
     assert loaded.source == "sample" and "simulated offline" in loaded.note
 
 
 def test_module_imports_no_tensorflow():
     code = (
-        "import sys, tuners.data; "
+        "import sys, data; data.load(data.sample_path()); "
         "bad = [m for m in ('tensorflow', 'keras', 'sklearn') if m in sys.modules]; "
         "sys.exit(1 if bad else 0)"
     )
-    import subprocess
-
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert result.returncode == 0, result.stderr.decode()
 
 
-def test_mnist_data_repr_and_frozen():
-    loaded = MnistData(**{k: v for k, v in make_arrays().items()}, source="file", location="x")
+def test_named_datasets_say_clearly_when_keras_cannot_download_them(monkeypatch):
+    def offline():
+        raise Exception("URL fetch failure: no network")
+
+    fake = types.ModuleType("keras")
+    fake.datasets = types.SimpleNamespace(fashion_mnist=types.SimpleNamespace(load_data=offline))
+    monkeypatch.setitem(sys.modules, "keras", fake)
+    with pytest.raises(DataError) as info:
+        data.load("fashion-mnist")
+    assert "Keras cannot download Fashion-MNIST here (URL fetch failure: no network)" in str(info.value)
+    assert "--data FILE.npz" in str(info.value)
+
+
+def test_dataset_repr_and_frozen():
+    loaded = Dataset(**make_arrays(), task="classification", source="npz", location="x")
     assert "x_train" not in repr(loaded)
     with pytest.raises(AttributeError):
         loaded.source = "keras"  # type: ignore[misc]

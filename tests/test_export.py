@@ -28,9 +28,9 @@ def test_export_round_trips_through_plain_keras_load_model(finished_project: Pat
     assert result.exit_code == 0, result.output
     report = json.loads((project / "best_model.json").read_text())
     assert report["trained_on"] == 400  # the search's 333 fit digits and its 67 validation digits
-    assert "on all 400 training digits for 1 epoch (the best epoch of trial 0)" in result.stdout
-    assert report["epochs"] == 1 and report["test_digits"] == 100
-    assert f"Test accuracy {report['test_accuracy']:.4f} on 100 test digits" in result.stdout
+    assert "on all 400 training examples for 1 epoch (the best epoch of trial 0)" in result.stdout
+    assert report["epochs"] == 1 and report["test_examples"] == 100
+    assert f"Test accuracy {report['test_accuracy']:.4f} on 100 test examples" in result.stdout
 
     # a fresh process with nothing but Keras opens it (safe mode on) and gets the same accuracy on raw images
     code = (

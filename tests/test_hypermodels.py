@@ -11,9 +11,10 @@ import keras_tuner as kt
 import numpy as np
 import pytest
 
+import data
 import hypermodels
 from hypermodels import describe_space, grid_size, search_space
-from tuners.data import prepare_images
+from tuners.prepared import IncompatibleDataError, PreparedHyperModel, check_takes
 
 NAMES = hypermodels.list_hypermodels()
 ROW_KEYS = {"name", "type", "values", "default", "condition"}
@@ -58,27 +59,74 @@ def learning_rate(model) -> float:
 # --- every registered hypermodel -----------------------------------------------------------------
 
 
+def _rows_data(task: str) -> data.Dataset:
+    """A small table of 6 numeric columns: 3 classes, or a target that is a sum of the columns."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 6)).astype("float32") * 50 + 10
+    y = np.repeat(["low", "mid", "high"], 40) if task == "classification" else x.sum(axis=1) * 0.37
+    return data.from_arrays(x, y)
+
+
+def _colour_images() -> data.Dataset:
+    rng = np.random.default_rng(0)
+    return data.from_arrays(rng.integers(0, 256, (60, 12, 12, 3), dtype=np.uint8), np.arange(60) % 3)
+
+
+DATASETS = {"mnist": None, "rows-classes": "classification", "rows-regression": "regression", "rgb-12x12": "rgb"}
+
+
+def _dataset(kind: str, tiny_data: data.Dataset) -> data.Dataset:
+    if kind == "mnist":
+        return tiny_data
+    return _colour_images() if kind == "rgb-12x12" else _rows_data(DATASETS[kind])
+
+
+@pytest.mark.parametrize("kind", list(DATASETS))
 @pytest.mark.parametrize("name", NAMES)
-def test_builds_with_defaults_and_trains(name, tiny_data):
-    hypermodel = hypermodels.get(name)
-    assert isinstance(hypermodel, kt.HyperModel)
-    spec = hypermodels.data_spec(hypermodel)
+def test_each_builtin_trains_on_the_raw_data_it_takes_and_refuses_the_rest(name, kind, tiny_data):
+    """Every built-in, on every kind of data: it either refuses it up front with a reason, or its default model
+    (behind the data's preprocessing) takes the raw examples, has one output per class or target, and trains."""
+    dataset = _dataset(kind, tiny_data)
+    spec = data.spec_of(dataset)
+    prepared = PreparedHyperModel(hypermodels.get(name), spec)
+    reason = hypermodels.get(name).refuse(spec)
+    if reason is not None:
+        with pytest.raises(IncompatibleDataError, match="cannot take this data"):
+            check_takes(prepared, name, dataset.x_train[:2])
+        assert name.startswith("tutorial") or name == "cnn"
+        return
+    check_takes(prepared, name, dataset.x_train[:2])
 
-    model = hypermodel.build(kt.HyperParameters())
+    model = prepared.build(kt.HyperParameters())
 
-    assert isinstance(model, keras.Model)
     assert model.compiled
-    assert model.input_shape == (None, *spec.input_shape)
-    assert model.output_shape == (None, 10)
-    x = prepare_images(tiny_data.x_train[:64], spec.input_shape)
-    y = tiny_data.y_train[:64]
-    if spec.one_hot_labels:
-        y = keras.utils.to_categorical(y, 10)
+    assert model.input_shape == (None, *dataset.x_train.shape[1:])
+    assert model.output_shape == (None, spec.num_outputs)
+    x, y = dataset.x_train[:64], prepared.labels(dataset.y_train[:64])
     history = model.fit(x, y, epochs=1, batch_size=32, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     results = model.evaluate(x, y, batch_size=64, verbose=0, return_dict=True)
     assert np.isfinite(results["loss"])
-    assert 0.0 <= results["accuracy"] <= 1.0  # every space reports plain "accuracy"
+
+
+def test_which_builtins_take_which_data(tiny_data):
+    """mlp takes anything; cnn only images; the tutorial spaces only 28x28 images of 10 classes."""
+    takes = {name: [kind for kind in DATASETS
+                    if hypermodels.get(name).refuse(data.spec_of(_dataset(kind, tiny_data))) is None]
+             for name in NAMES}
+    assert takes["mlp"] == list(DATASETS)
+    assert takes["cnn"] == ["mnist", "rgb-12x12"]
+    assert all(takes[name] == ["mnist"] for name in NAMES if name.startswith("tutorial"))
+
+
+def test_regression_models_predict_in_the_targets_units():
+    """The targets are standardized inside the model: an untrained regression model predicts around the targets'
+    mean, in their units, not around 0."""
+    dataset = _rows_data("regression")
+    prepared = PreparedHyperModel(hypermodels.get("mlp"), data.spec_of(dataset))
+    model = prepared.build(kt.HyperParameters())
+    predictions = model.predict(dataset.x_train, verbose=0)
+    assert abs(float(predictions.mean()) - float(dataset.y_train.mean())) < dataset.y_train.std()
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -216,7 +264,7 @@ def test_mlp_tunes_batch_size_and_decays_the_learning_rate_along_a_cosine(space_
         on_epoch_end=lambda epoch, logs: rates.append(float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))),
         on_train_batch_end=lambda batch, logs: batches.append(batch),
     )
-    x = tiny_data.x_train.reshape(-1, 784).astype("float32") / 255
+    x = tiny_data.x_train.reshape(-1, 28, 28, 1).astype("float32") / 255  # what the preprocessing hands on
     hypermodel.fit(hp, model, x, tiny_data.y_train, epochs=4, verbose=0, callbacks=[record])
     assert max(batches) + 1 == 2  # 400 digits in batches of 256
     assert rates == pytest.approx([1e-3 * 0.5 * (1 + math.cos(math.pi * epoch / 4)) for epoch in range(4)])
@@ -336,7 +384,7 @@ def test_micro_space(space_of):
     assert list(hps["input_activation"].values) == ["relu", "swish", "tanh"]
     assert list(hps["output_activation"].values) == ["tanh", "sigmoid"]
     assert grid_size(space) == 12
-    assert hypermodels.data_spec(hypermodels.get("tutorial-micro")).one_hot_labels
+    assert hypermodels.get("tutorial-micro").one_hot_labels
 
 
 def test_micro_builds_an_mse_model_with_the_chosen_activations(space_of):
@@ -356,13 +404,32 @@ def test_micro_builds_an_mse_model_with_the_chosen_activations(space_of):
     assert learning_rate(model) == pytest.approx(0.0005)
 
 
-@pytest.mark.parametrize(
-    "name", ["mlp", "tutorial-gridsearchcv", "tutorial-hparams", "tutorial-kerastuner"]
-)
-def test_other_builtins_take_flat_images_and_integer_labels(name):
-    spec = hypermodels.data_spec(hypermodels.get(name))
+def test_cnn_space_and_defaults(space_of):
+    hps = by_name(space_of("cnn"))
+    assert set(hps) == {"conv_blocks", "filters", "kernel_size", "pooling", "dropout", "dense_units",
+                        "learning_rate", "batch_size"}
+    assert {name: hp.default for name, hp in hps.items()} == {
+        "conv_blocks": 2, "filters": 32, "kernel_size": 3, "pooling": "max", "dropout": 0.25, "dense_units": 128,
+        "learning_rate": 1e-3, "batch_size": 128}
 
-    assert spec == hypermodels.DataSpec(input_shape=(784,), one_hot_labels=False)
+    model = hypermodels.get("cnn").build(kt.HyperParameters())
+
+    convolutions = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [layer.filters for layer in convolutions] == [32, 32, 64, 64]
+    assert sum(isinstance(layer, keras.layers.MaxPooling2D) for layer in model.layers) == 2
+
+
+def test_cnn_stops_pooling_at_small_feature_maps():
+    """Three blocks on 8x8 images pool to 4, 2, 1 and no further; on 28x28 they pool three times."""
+    hypermodel = hypermodels.get("cnn")
+    hypermodel.spec = data.DataSpec(kind="images", raw_shape=(8, 8), raw_dtype="uint8", input_shape=(8, 8, 1),
+                                    task="classification", num_classes=2, num_outputs=2)
+    hp = kt.HyperParameters()
+    hp.values["conv_blocks"] = 3
+    model = hypermodel.build(hp)
+    assert model.output_shape == (None, 2)
+    assert [layer.output.shape[1] for layer in model.layers if isinstance(layer, keras.layers.MaxPooling2D)] == [
+        4, 2, 1]
 
 
 # --- search_space, describe_space, grid_size ------------------------------------------------------

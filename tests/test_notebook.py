@@ -21,7 +21,8 @@ def test_the_example_notebook_runs(tiny_npz: Path, tmp_path: Path, monkeypatch) 
     outputs = {index: cell.get("outputs", []) for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"}
     assert not [o for cell in outputs.values() for o in cell if o.output_type == "error"]
     text = "".join(o.get("text", "") for cell in outputs.values() for o in cell if o.output_type == "stream")
-    assert "400 training, 100 test digits" in text
+    assert "400 training and 100 test images of 28x28" in text
     assert "2 trials completed" in text and "test accuracy" in text
+    assert "480 training and 120 test rows of 8 columns" in text and "regression" in text and "test MAE" in text
     images = [o for cell in outputs.values() for o in cell if "image/png" in o.get("data", {})]
     assert len(images) == 1  # the plot

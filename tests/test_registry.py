@@ -15,7 +15,7 @@ import pytest
 
 import hypermodels
 from hypermodels import registry
-from hypermodels.base import DataSpec, FunctionHyperModel
+from hypermodels.base import FunctionHyperModel
 from hypermodels.mlp import MLP
 
 BUILT_INS = [
@@ -205,7 +205,28 @@ def test_get_wraps_a_registered_function_into_a_hypermodel(clean_registry):
     assert hypermodel.build(hp) == "the model"
     assert calls == [hp]
     # The function's data attributes travel with the wrapper.
-    assert hypermodels.data_spec(hypermodel) == DataSpec(input_shape=(28, 28), one_hot_labels=True)
+    assert hypermodel.input_shape == (28, 28) and hypermodel.one_hot_labels
+
+
+def test_a_build_function_with_a_spec_parameter_receives_the_data_spec(clean_registry, tiny_data):
+    """`build(hp, spec)` is told the data's shape, task and classes; `build(hp)` alone keeps working."""
+    import data
+    from tuners.prepared import PreparedHyperModel
+
+    seen = []
+
+    def build(hp, spec):
+        seen.append(spec)
+        model = keras.Sequential([keras.Input(spec.input_shape), keras.layers.Flatten(),
+                                  keras.layers.Dense(spec.num_classes, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    hypermodels.register("test-spec-function")(build)
+    spec = data.spec_of(tiny_data)
+    model = PreparedHyperModel(hypermodels.get("test-spec-function"), spec).build(kt.HyperParameters())
+    assert seen == [spec] and seen[0].num_classes == 10 and seen[0].input_shape == (28, 28, 1)
+    assert model.input_shape == (None, 28, 28) and model.output_shape == (None, 10)
 
 
 def test_get_returns_a_registered_instance(clean_registry):

@@ -94,7 +94,7 @@ def test_resume_is_announced_and_only_runs_what_is_left(tiny_npz: Path, tmp_path
     result = run("random", "mlp", "--dir", tmp_path)
     assert result.exit_code == 0, result.output
     assert "3 trials of 1 epoch," in result.stdout and "] trial " not in result.stdout
-    assert f"Data: MNIST from {tiny_npz.resolve()}: 400 training" in result.stdout
+    assert f"Data: 400 training and 100 test images of 28x28 from {tiny_npz.resolve()}" in result.stdout
 
 
 def test_resume_refuses_a_changed_experiment(tiny_npz: Path, tmp_path: Path) -> None:
@@ -214,7 +214,9 @@ def test_failing_build_is_reported_not_a_traceback(tiny_npz: Path, tmp_path: Pat
         _forget_module("broken")
 
 
-def test_hypermodel_can_ask_for_28x28_images(tiny_data, tmp_path: Path) -> None:
+def test_a_hypermodel_written_for_scaled_28x28_images_keeps_working(tiny_data, tmp_path: Path) -> None:
+    """A user's hypermodel from before kerastune took any data: its model takes 28x28 floats in [0, 1]. The
+    preprocessing inside the wrapping model scales and reshapes the raw digits for it."""
     import keras
     import keras_tuner as kt
 
@@ -235,7 +237,8 @@ def test_hypermodel_can_ask_for_28x28_images(tiny_data, tmp_path: Path) -> None:
             return model
 
         def fit(self, hp, model, x, y, **kwargs):
-            assert x.shape[1:] == (28, 28) and x.dtype == "float32" and x.max() <= 1.0
+            assert x.shape[1:] == (28, 28) and x.dtype == "uint8"  # as the user holds them
+            assert model.layers[1].name == "scale_pixels"
             return model.fit(x, y, **kwargs)
 
     import hypermodels
@@ -252,14 +255,14 @@ def test_notebook_use_with_keras_tuner_directly(tiny_data, tmp_path: Path) -> No
     """The README's notebook example: a registry hypermodel in keras-tuner's own RandomSearch."""
     import keras_tuner as kt
 
-    import hypermodels
-    from tuners.data import prepare_images, split_validation
+    import data
+    import kerastune
 
-    x_fit, y_fit, x_val, y_val = split_validation(tiny_data.x_train, tiny_data.y_train, 100, seed=0)
-    tuner = kt.RandomSearch(hypermodels.get("mlp"), objective="val_accuracy", max_trials=2,
+    fit, held = data.validation_indices(tiny_data.y_train, 100, seed=0)
+    x, y = tiny_data.x_train, tiny_data.y_train
+    tuner = kt.RandomSearch(kerastune.hypermodel("mlp", tiny_data), objective="val_accuracy", max_trials=2,
                             directory=str(tmp_path), project_name="notebook")
-    tuner.search(prepare_images(x_fit), y_fit, validation_data=(prepare_images(x_val), y_val),
-                 epochs=1, batch_size=128, verbose=0)
+    tuner.search(x[fit], y[fit], validation_data=(x[held], y[held]), epochs=1, batch_size=128, verbose=0)
     assert len(tuner.oracle.get_best_trials(2)) == 2
     assert tuner.get_best_models(1)[0].output_shape == (None, 10)
 
@@ -271,7 +274,8 @@ _FAILING_FIT = textwrap.dedent(
 
     class FailingFit(kt.HyperModel):
         def build(self, hp):
-            model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(hp.Choice("units", [8, 16, 32, 64]))])
+            model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(hp.Choice("units", [8, 16, 32, 64])),
+                                      keras.layers.Dense(10)])
             model.compile("adam", "mse")
             return model
 
@@ -400,9 +404,10 @@ def test_other_data_of_the_same_shape_is_refused_by_name_or_used_knowingly(finis
 
     resumed = run("random", "mlp", "--data", other, "--dir", tmp_path, "--max-trials", "2")
     assert resumed.exit_code == 2
-    assert f"was searched on MNIST from {tiny_npz.resolve()}: 400 training, 100 test digits (fingerprint " \
+    images = "400 training and 100 test images of 28x28"
+    assert f"was searched on {images} from {tiny_npz.resolve()}; classification into 10 classes (fingerprint " \
         in resumed.stderr
-    assert f"not on MNIST from {other.resolve()}: 400 training, 100 test digits (fingerprint " in resumed.stderr
+    assert f"not on {images} from {other.resolve()}; classification into 10 classes (fingerprint " in resumed.stderr
 
     evaluated = run("evaluate", project, "--data", other, "--allow-other-data", "--json", tmp_path / "e.json")
     assert evaluated.exit_code == 0, evaluated.output

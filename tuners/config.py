@@ -35,6 +35,21 @@ class ConfigError(ValueError):
     """An option value that cannot work; the message names the option and the fix."""
 
 
+class Task(enum.StrEnum):
+    classification = "classification"
+    regression = "regression"
+
+
+def parse_split(value: float, flag: str = "--test-split") -> int | float:
+    """A split given as a count (a whole number >= 1) or a fraction (between 0 and 1)."""
+    if value >= 1:
+        if value != int(value):
+            raise ConfigError(f"{flag} must be a whole number of examples (e.g. 10000) or a fraction between 0 "
+                              f"and 1 (e.g. 0.2), got {value:g}")
+        return int(value)
+    return value
+
+
 class Role(enum.StrEnum):
     chief = "chief"
     worker = "worker"
@@ -112,13 +127,24 @@ class Option:
 
 OPTIONS: tuple[Option, ...] = (
     # Data
-    Option("data", Path, "MNIST as a Keras-layout .npz (x_train, y_train, x_test, y_test) or a folder of the four "
-           "IDX files. A resumed search, and each of its workers, must use the same data.", DATA, COMMAND,
-           default_text="the data the project was searched on; for a new project Keras's MNIST, or the bundled "
-           "10,000-digit sample when offline", metavar="PATH"),
-    Option("validation_split", float, "Training digits held out to score trials: a count, or a fraction such as "
-           "0.2. Stratified and seeded; the test set is never used.", DATA, EXPERIMENT, above=0,
-           default_text="10000 of 60,000; one sixth of smaller data", metavar="N"),
+    Option("data", str, "The data: a Keras-layout .npz (x_train, y_train, and x_test, y_test if it has a test "
+           "set), a CSV file with a header row, a folder of MNIST-style IDX files, a folder of images with one "
+           "subfolder per class, or a dataset name: mnist, fashion-mnist, cifar10 (downloaded by Keras). A resumed "
+           "search, and each of its workers, must use the same data.", DATA, COMMAND,
+           default_text="the data the project was searched on; for a new project mnist (Keras's copy, or the "
+           "bundled 10,000-digit sample when offline)", metavar="PATH|NAME"),
+    Option("target", str, "The CSV column that holds the target (the label, or the value to predict).", DATA,
+           COMMAND, default_text="the last column", metavar="COLUMN"),
+    Option("task", Task, "What to learn: classification (labels: integers or text) or regression (numbers).",
+           DATA, COMMAND, default_text="regression for a target of fractional numbers or several columns, else "
+           "classification"),
+    Option("test_split", float, "Data without a test set: the examples held out as the test set, a count or a "
+           "fraction. Stratified for classification and seeded by --seed; no trial sees them, and the project "
+           "records which they are for evaluate and export.", DATA, COMMAND, above=0, default_text="0.2",
+           metavar="N", parse=parse_split),
+    Option("validation_split", float, "Training examples held out to score trials: a count, or a fraction such as "
+           "0.2. Stratified for classification and seeded; the test set is never used.", DATA, EXPERIMENT, above=0,
+           default_text="10000 of 60,000 or more; one sixth of smaller data", metavar="N"),
     # Budget
     Option("max_trials", int, "Trials to run in all; raise it to extend a finished search.", BUDGET, PLAN,
            tuners=TRIAL_TUNERS, default=10, default_text="10; grid: the whole grid", minimum=1),
@@ -137,11 +163,11 @@ OPTIONS: tuple[Option, ...] = (
            "fails ends with an error).", BUDGET, RUN, default_text="no limit", minimum=1),
     # Scoring
     Option("objective", str, "Metric that ranks trials; NAME:max or NAME:min for metrics keras-tuner does not "
-           "know.", SCORING, EXPERIMENT, default="val_accuracy"),
-    Option("cv", int, "Score each trial by stratified K-fold cross-validation on all the training digits: train "
-           "K models, each scored on the fold it did not see; the trial's score is their mean, and the summary "
-           "shows the spread. K times slower; leaves out --validation-split.", SCORING, EXPERIMENT,
-           default_text="one validation split", minimum=2, metavar="K"),
+           "know.", SCORING, EXPERIMENT, default_text="val_accuracy for classification, val_loss for regression"),
+    Option("cv", int, "Score each trial by K-fold cross-validation (stratified for classification) on all the "
+           "training examples: train K models, each scored on the fold it did not see; the trial's score is their "
+           "mean, and the summary shows the spread. K times slower; leaves out --validation-split.", SCORING,
+           EXPERIMENT, default_text="one validation split", minimum=2, metavar="K"),
     Option("executions_per_trial", int, "Train each configuration this many times and average the scores.",
            SCORING, EXPERIMENT, default=1, minimum=1),
     # Strategy
@@ -198,7 +224,8 @@ OPTIONS: tuple[Option, ...] = (
 )
 OPTION = {option.name: option for option in OPTIONS}
 # What only the command line uses: the data to load, how this process runs, and what it prints.
-COMMAND_LINE_ONLY = ("data", "workers", "oracle", "role", "worker_id", "worker_timeout", "json_file", "quiet")
+COMMAND_LINE_ONLY = ("data", "target", "task", "test_split", "workers", "oracle", "role", "worker_id",
+                     "worker_timeout", "json_file", "quiet")
 
 
 def options_of(tuner: str) -> list[Option]:
@@ -229,13 +256,13 @@ class _Checked:
             )
         if self.cv is not None and self.validation_split is not None:
             raise ConfigError(
-                "--cv scores each trial on folds of all the training digits: leave out --validation-split"
+                "--cv scores each trial on folds of all the training examples: leave out --validation-split"
             )
         split = self.validation_split
         if split is not None and split >= 1:
             if split != int(split):
                 raise ConfigError(
-                    f"--validation-split must be a whole number of digits (e.g. 10000) or a fraction "
+                    f"--validation-split must be a whole number of examples (e.g. 10000) or a fraction "
                     f"between 0 and 1 (e.g. 0.2), got {split:g}"
                 )
             self.validation_split = int(split)  # a count, even when the command line parsed a float

@@ -25,7 +25,9 @@ class Experiment:
     hypermodel: str
     options: Mapping[str, Any]  # every experiment option, resolved, and the plan's max_trials
     space: tuple[Mapping[str, Any], ...]  # the hypermodel's whole search space, described
-    data: Mapping[str, Any]  # where the data came from, its fingerprint, the fit and validation sizes, the split's
+    # where the data came from, its task, fingerprint and held-out test rows, the fit and validation sizes, the
+    # split's fingerprint, and the spec the models are built for (with the preprocessing's statistics)
+    data: Mapping[str, Any]
     run: Mapping[str, Any]  # this run's settings, which its workers follow too (tensorboard, time budget...)
 
     def __post_init__(self) -> None:
@@ -88,6 +90,7 @@ def resolve(
     A worker takes this run's settings from the manifest too: the chief chose them.
     """
     import hypermodels
+    from data import CLASSIFICATION, spec_of
     from tuners.factory import parse_objective
 
     given = config.given(EXPERIMENT)
@@ -101,19 +104,24 @@ def resolve(
     else:
         defaults = default_options(config.tuner, fit_defaults)
         options = {name: defaults[name] if value is None else value for name, value in given.items()}
+        options["objective"] = options["objective"] or default_objective(data.task)
+    check_objective(options["objective"], data.task)
     parse_objective(options["objective"])
     searched_space = hypermodels.pinned_space(space, options["fix"], options["only"])
 
     validation = given["validation_split"] if given["validation_split"] is not None else options["validation_split"]
-    split = scoring_split(data.y_train, options["cv"], validation, options["seed"])
+    split = scoring_split(data.y_train, options["cv"], validation, options["seed"],
+                          stratify=data.task == CLASSIFICATION)
     fit_count, validation_count = split.sizes
     options["validation_split"] = None if options["cv"] else validation_count
     if previous is not None and not options["cv"] and previous["options"]["validation_split"] != validation_count:
         raise ProjectError(_changed_message(config, "validation_split", previous["options"], validation_count))
     options["max_trials"] = _max_trials(config, previous, hypermodels.grid_size(searched_space))
 
-    data_info = {**data.describe(), "summary": data.summary(), "fit": fit_count, "validation": validation_count,
-                 "split": split.fingerprint}
+    # the preprocessing learns its statistics from the rows models fit on (under --cv, all the training rows)
+    spec = spec_of(data, None if options["cv"] else split.fit)
+    data_info = {**data.record(), "fit": fit_count, "validation": validation_count, "split": split.fingerprint,
+                 "spec": spec.to_dict()}
     if previous is not None:
         _check_same_data(config.project_dir, previous, data_info)
     run = dict(previous.get("run", {"tensorboard": True})) if worker else config.given(RUN)
@@ -121,11 +129,27 @@ def resolve(
     return experiment, split, searched_space
 
 
+def default_objective(task: str) -> str:
+    """What ranks trials unless --objective says otherwise: validation accuracy, or validation loss."""
+    from data import CLASSIFICATION
+
+    return "val_accuracy" if task == CLASSIFICATION else "val_loss"
+
+
+def check_objective(objective: str, task: str) -> None:
+    """Refuse an accuracy objective for a regression, which has no accuracy to measure."""
+    from data import REGRESSION
+
+    if task == REGRESSION and "accuracy" in objective.partition(":")[0]:
+        raise ConfigError(f"--objective {objective}: a regression has no accuracy; use val_loss (the default) or "
+                          "val_mean_absolute_error")
+
+
 def _kept_options(config: Any, given: dict[str, Any], recorded_options: dict[str, Any]) -> dict[str, Any]:
     """The options of a resumed project, refusing any given with another value."""
     if recorded_options.get("cv") and given["validation_split"] is not None:
         raise ConfigError(
-            f"{config.project_dir} scores its trials by --cv {recorded_options['cv']} on all the training digits: "
+            f"{config.project_dir} scores its trials by --cv {recorded_options['cv']} on all the training examples: "
             "leave out --validation-split"
         )
     options = {}
@@ -192,7 +216,7 @@ def _same_data(recorded: Mapping[str, Any], fingerprint: Mapping[str, str], trai
 def describe_data(info: Mapping[str, Any]) -> str:
     """Recorded data in words, with its fingerprint: `MNIST from /a.npz: ... (fingerprint 1a2b.../3c4d...)`,
     training arrays / test arrays."""
-    summary = info.get("summary") or f"{info.get('train', '?')} training digits from {info.get('location', '?')}"
+    summary = info.get("summary") or f"{info.get('train', '?')} training examples from {info.get('location', '?')}"
     prints = info.get("fingerprint")
     return f"{summary} (fingerprint {prints['train']}/{prints['test']})" if prints else summary
 
@@ -205,7 +229,7 @@ def check_same_data(project_dir: Path, recorded_data: Mapping[str, Any], data: A
     same = _same_data(recorded_data, data.fingerprint, len(data.y_train), len(data.y_test))
     if same or allow_other:
         return same
-    found = describe_data({**data.describe(), "summary": data.summary()})
+    found = describe_data(data.record())
     if given:
         raise ProjectError(
             f"{project_dir} was searched on {describe_data(recorded_data)}, but --data is {found}: give the "

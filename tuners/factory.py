@@ -17,7 +17,6 @@ import keras_tuner as kt
 
 from tuners import internals
 from tuners.config import ConfigError
-from tuners.data import prepare_images, prepare_labels
 from tuners.project import LOGS_NAME, ProjectError, write_atomically
 from tuners.results import FAILURE_FILE
 from tuners.seeds import derived_seed
@@ -246,22 +245,22 @@ def search_arguments(
     experiment: Any,
     data: Any,
     split: Any,
-    spec: Any,
+    hypermodel: Any,
     project_dir: Path,
     *,
     verbose: bool = False,
     on_epoch: Callable[[int, int], None] | None = None,
 ) -> tuple[tuple[Any, Any], dict[str, Any]]:
-    """What `tuner.search` passes on to `model.fit`: the training data as the hypermodel wants it, and the rest.
-    Under --cv all the training digits (each trial splits them into its folds); else the fit part, with the
+    """What `tuner.search` passes on to `model.fit`: the training data (as the user holds it: the models start
+    with the preprocessing) with its targets as the (prepared) hypermodel wants them, and the rest.
+    Under --cv all the training examples (each trial splits them into its folds); else the fit part, with the
     validation part as validation data."""
-    x, y = data.x_train, data.y_train
+    x, y = data.x_train, hypermodel.labels(data.y_train)
     options = experiment.options
     kwargs: dict[str, Any] = {"batch_size": options["batch_size"], "verbose": 1 if verbose else 0, "callbacks": []}
     if split.folds is None:
         x_val, y_val = x[split.validation], y[split.validation]
-        kwargs["validation_data"] = (prepare_images(x_val, spec.input_shape),
-                                     prepare_labels(y_val, spec.one_hot_labels))
+        kwargs["validation_data"] = (x_val, y_val)
         x, y = x[split.fit], y[split.fit]
     if options["epochs"] is not None:
         kwargs["epochs"] = options["epochs"]
@@ -277,4 +276,4 @@ def search_arguments(
         ))
     if on_epoch is not None:
         kwargs["callbacks"].append(ReportEpochs(on_epoch))
-    return (prepare_images(x, spec.input_shape), prepare_labels(y, spec.one_hot_labels)), kwargs
+    return (x, y), kwargs

@@ -446,3 +446,16 @@ def forget_custom_gradients() -> Iterator[None]:
             for name in set(registry) - before:
                 if name.startswith(CUSTOM_GRADIENT_PREFIX):
                     del registry[name]
+
+
+def compile_arguments(model: Any) -> dict[str, Any]:
+    """The arguments `model.compile` was called with, as given (objects, not their configs), so that a model
+    wrapping `model` compiles the same way, custom losses and metrics included (Keras keeps them privately)."""
+    config = getattr(model, "_compile_config", None)
+    arguments = getattr(config, "config", None)
+    if not isinstance(arguments, dict):
+        raise UnsupportedVersionError(
+            "this Keras does not keep a model's compile arguments where kerastune reads them; "
+            "install keras>=3.15,<3.16"
+        )
+    return dict(arguments)

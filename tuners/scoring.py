@@ -1,4 +1,5 @@
-"""How trials are scored: on a stratified validation split of the training digits, or on K stratified folds.
+"""How trials are scored: on a validation split of the training examples, or on K folds (both stratified by class
+for classification).
 
 Made from --seed alone, so that a resumed search and every worker make the very same split; its fingerprint,
 recorded in the manifest, is how they check it.
@@ -10,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from data import fingerprint, validation_indices
 from tuners.config import ConfigError
-from tuners.data import fingerprint, validation_indices
 
 
 @dataclass(frozen=True, eq=False)
@@ -24,7 +25,7 @@ class Split:
 
     @property
     def sizes(self) -> tuple[int, int]:
-        """The digits one model fits on, and the digits it is scored on (under --cv: those of the first fold)."""
+        """The examples one model fits on, and the examples it is scored on (under --cv: those of the first fold)."""
         if self.folds is not None:
             return len(self.folds[0][0]), len(self.folds[0][1])
         return len(self.fit), len(self.validation)
@@ -37,24 +38,33 @@ class Split:
         return fingerprint(self.validation)
 
 
-def scoring_split(y: np.ndarray, cv: int | None, validation: int | float | None, seed: int) -> Split:
-    """K folds when `cv` is set, else one validation split of `validation` digits (a count, a fraction, or None
-    for the default size)."""
+def scoring_split(y: np.ndarray, cv: int | None, validation: int | float | None, seed: int,
+                  stratify: bool = True) -> Split:
+    """K folds when `cv` is set, else one validation split of `validation` examples (a count, a fraction, or None
+    for the default size); stratified by class when `stratify`."""
     if cv:
-        return Split(folds=cross_validation_folds(y, cv, seed))
-    fit, held_out = validation_indices(y, validation, seed)
+        return Split(folds=cross_validation_folds(y, cv, seed, stratify))
+    fit, held_out = validation_indices(y, validation, seed, stratify)
     return Split(fit=fit, validation=held_out)
 
 
-def cross_validation_folds(y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """K stratified, disjoint folds of the training digits as (fit indices, held-out indices), seeded."""
-    from sklearn.model_selection import StratifiedKFold
+def cross_validation_folds(
+    y: np.ndarray, k: int, seed: int, stratify: bool = True
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """K disjoint folds of the training examples as (fit indices, held-out indices), seeded; stratified by class
+    when `stratify`."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    if not stratify:
+        if len(y) < k:
+            raise ConfigError(f"--cv {k} needs at least {k} training examples: use fewer folds or more data")
+        return list(KFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(y))))
 
     counts = np.bincount(np.asarray(y))
     smallest = int(counts[counts > 0].min())
     if smallest < k:
         raise ConfigError(
-            f"--cv {k} needs at least {k} digits of each class, but one class has only {smallest}: "
+            f"--cv {k} needs at least {k} examples of each class, but one class has only {smallest}: "
             "use fewer folds or more data"
         )
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)

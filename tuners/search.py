@@ -17,11 +17,11 @@ from typing import Any
 import hypermodels
 from tuners import internals
 from tuners.config import ConfigError
-from tuners.data import MnistData
 from tuners.experiment import resolve
 from tuners.factory import build_tuner, planned_trials, search_arguments
 from tuners.lock import ProjectLock
 from tuners.noise import quiet_keras_noise
+from tuners.prepared import PreparedHyperModel, check_takes
 from tuners.project import (
     ProjectError,
     check_project_files,
@@ -59,11 +59,16 @@ class Search:
     from the project's manifest (the chief wrote it).
     """
 
-    def __init__(self, config: Any, data: MnistData, *, worker: bool = False) -> None:
+    def __init__(self, config: Any, data: Any, *, worker: bool = False) -> None:
+        from data import DataSpec, spec_of
+
         self.config = config
-        self.data = data
-        self.hypermodel = hypermodels.get(config.hypermodel)
-        space = hypermodel_space(self.hypermodel, config.hypermodel)
+        self.data = data  # a data.Dataset
+        # the hypermodel, told the data's spec, behind its preprocessing layers
+        self.hypermodel = PreparedHyperModel(hypermodels.get(config.hypermodel), spec_of(data))
+        check_takes(self.hypermodel, config.hypermodel)  # what the space says it takes, before it is built
+        space = hypermodel_space(self.hypermodel.hypermodel, config.hypermodel)
+        check_takes(self.hypermodel, config.hypermodel, data.x_train[:2])  # and its default model, on 2 examples
         space_rows = hypermodels.describe_space(space)  # the whole space: a resume checks it is unchanged
         check_fit_options(config, [row["name"] for row in space_rows])
         check_writable_location(config.project_dir)
@@ -72,9 +77,11 @@ class Search:
         if previous is not None:
             check_project_files(config.project_dir)
         self.experiment, self.split, self.searched_space = resolve(
-            config, space=space, space_rows=space_rows, fit_defaults=hypermodels.fit_defaults(self.hypermodel),
-            data=data, previous=previous, worker=worker,
+            config, space=space, space_rows=space_rows,
+            fit_defaults=hypermodels.fit_defaults(self.hypermodel.hypermodel), data=data, previous=previous,
+            worker=worker,
         )
+        self.hypermodel.use(DataSpec.from_dict(self.experiment.data["spec"]))
         self.previous = previous
         self.resumed = previous is not None
         self.trials_before = len(finished_trials(config.project_dir)) if self.resumed else 0
@@ -103,8 +110,8 @@ class Search:
 
     def train(self, tuner: Any, on_epoch: Callable[[int, int], None] | None = None) -> None:
         """Run trials with `tuner` until its oracle has none left (in this process, or a worker)."""
-        x, kwargs = search_arguments(self.experiment, self.data, self.split, hypermodels.data_spec(self.hypermodel),
-                                     self.project_dir, verbose=self.config.verbose, on_epoch=on_epoch)
+        x, kwargs = search_arguments(self.experiment, self.data, self.split, self.hypermodel, self.project_dir,
+                                     verbose=self.config.verbose, on_epoch=on_epoch)
         with quiet_keras_noise():
             tuner.search(*x, **kwargs)
 

@@ -1,0 +1,115 @@
+"""What a hypermodel is told about the data (`DataSpec`), and the preprocessing layers every model starts with.
+
+The preprocessing is part of the model: search, evaluate and export build the same layers from the same spec,
+so an exported model takes the data as the user holds it (images as they come, CSV rows as numbers).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from data.dataset import CLASSIFICATION, IMAGES, REGRESSION, Dataset
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """The data a model takes and what it predicts. Hypermodels read it as `self.spec` (or a `spec` argument)."""
+
+    kind: str  # "images" (examples of shape (h, w) or (h, w, c)) or "features" (rows of d numbers)
+    raw_shape: tuple[int, ...]  # one example as the user holds it, e.g. (28, 28) or (13,)
+    raw_dtype: str  # e.g. "uint8", "float32"
+    input_shape: tuple[int, ...]  # one example as the hypermodel's model receives it: (h, w, c) or (d,)
+    task: str  # "classification" or "regression"
+    num_classes: int | None  # classification: how many classes
+    num_outputs: int  # the model's outputs per example: the classes, or the regression targets
+    classes: tuple[Any, ...] | None = None  # the label of each output (classification)
+    # the preprocessing's statistics, from the rows the model is fit on (never the test rows)
+    feature_mean: tuple[float, ...] | None = None  # features: per-column mean and variance, for Normalization
+    feature_variance: tuple[float, ...] | None = None
+    target_mean: tuple[float, ...] | None = None  # regression: the targets' mean and standard deviation
+    target_std: tuple[float, ...] | None = None
+
+    @property
+    def size(self) -> int:
+        """Numbers per example."""
+        return math.prod(self.raw_shape)
+
+    def describe(self) -> str:
+        """In words: `28x28 uint8 images, classification into 10 classes`."""
+        shape = "x".join(str(d) for d in self.raw_shape)
+        what = f"{shape} {self.raw_dtype} images" if self.kind == IMAGES else f"rows of {self.size} numbers"
+        if self.task == CLASSIFICATION:
+            return f"{what}, classification into {self.num_classes} classes"
+        return f"{what}, regression of {self.num_outputs} target{'s' if self.num_outputs > 1 else ''}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> DataSpec:
+        return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in values.items()})
+
+
+def spec_of(dataset: Dataset, rows: np.ndarray | None = None) -> DataSpec:
+    """The spec of a dataset, its statistics made on the training rows `rows` (all of them when None)."""
+    x = dataset.x_train if rows is None else dataset.x_train[rows]
+    y = dataset.y_train if rows is None else dataset.y_train[rows]
+    raw_shape = tuple(int(d) for d in dataset.x_train.shape[1:])
+    spec: dict[str, Any] = {"kind": dataset.kind, "raw_shape": raw_shape, "raw_dtype": dataset.x_train.dtype.name,
+                            "task": dataset.task}
+    if dataset.kind == IMAGES:
+        spec["input_shape"] = raw_shape if len(raw_shape) == 3 else (*raw_shape, 1)
+    else:
+        spec["input_shape"] = raw_shape
+        spec["feature_mean"] = _floats(x.mean(axis=0, dtype=np.float64))
+        spec["feature_variance"] = _floats(x.var(axis=0, dtype=np.float64))
+    if dataset.task == CLASSIFICATION:
+        spec.update(num_classes=dataset.num_classes, num_outputs=dataset.num_classes, classes=dataset.classes)
+    else:
+        targets = y.reshape(len(y), -1).astype(np.float64)
+        std = targets.std(axis=0)
+        spec.update(num_classes=None, num_outputs=targets.shape[1], target_mean=_floats(targets.mean(axis=0)),
+                    target_std=_floats(np.where(std > 0, std, 1.0)))
+    return DataSpec(**spec)
+
+
+# The spec of MNIST, for what is shown or built without data (`kerastune space`, a notebook's first look)
+MNIST_SPEC = DataSpec(kind=IMAGES, raw_shape=(28, 28), raw_dtype="uint8", input_shape=(28, 28, 1),
+                      task=CLASSIFICATION, num_classes=10, num_outputs=10, classes=tuple(range(10)))
+
+
+def input_layers(spec: DataSpec) -> tuple[Any, Any]:
+    """The model's input, as the user holds the data, and the preprocessed tensor the hypermodel's layers take:
+    uint8 images scaled to [0, 1] (other images as they are) with a channel axis; rows standardized."""
+    import keras
+
+    inputs = keras.Input(shape=spec.raw_shape, dtype=spec.raw_dtype, name="inputs")
+    if spec.kind == IMAGES:
+        scale = 1.0 / 255.0 if spec.raw_dtype == "uint8" else 1.0
+        x = keras.layers.Rescaling(scale, name="scale_pixels")(inputs)
+        if spec.input_shape != spec.raw_shape:
+            x = keras.layers.Reshape(spec.input_shape, name="add_channel")(x)
+    else:
+        x = keras.layers.Normalization(mean=list(spec.feature_mean), variance=list(spec.feature_variance),
+                                       name="standardize")(inputs)
+    return inputs, x
+
+
+def output_layers(spec: DataSpec, outputs: Any) -> Any:
+    """Regression outputs scaled back to the targets' units (the layers before predict standardized targets)."""
+    import keras
+
+    if spec.task != REGRESSION:
+        return outputs
+    std, mean = list(spec.target_std), list(spec.target_mean)
+    if spec.num_outputs == 1:
+        std, mean = std[0], mean[0]
+    return keras.layers.Rescaling(std, offset=mean, name="to_target_units")(outputs)
+
+
+def _floats(values: np.ndarray) -> tuple[float, ...]:
+    return tuple(float(v) for v in np.atleast_1d(values))
