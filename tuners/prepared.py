@@ -69,12 +69,17 @@ def wrap(model: Any, spec: DataSpec) -> Any:
 
 def check_takes(prepared: PreparedHyperModel, hypermodel_name: str, x_sample: np.ndarray | None = None) -> None:
     """Refuse, before any training, a hypermodel that cannot take the data: one whose space says so, or (given
-    `x_sample`, a few examples) whose default model fails on them or predicts the wrong number of outputs."""
+    `x_sample`, a few examples) whose default model fails on them or predicts the wrong number of outputs.
+
+    kerastune's own spaces are not tried on the examples: they say what they take (`refuse`), their output
+    layer is made for the data's task, and tests/test_hypermodels.py trains each on every kind of data."""
+    from hypermodels import KerastuneHyperModel
+
     hypermodel, spec = prepared.hypermodel, prepared.spec
     reason = hypermodel.refuse(spec) if hasattr(hypermodel, "refuse") else None
     if reason is None:
         reason = _declared_shape_mismatch(hypermodel, spec)
-    if reason is None and x_sample is not None:
+    if reason is None and x_sample is not None and not isinstance(hypermodel, KerastuneHyperModel):
         reason = _probe(prepared, x_sample)
     if reason is not None:
         raise IncompatibleDataError(f"hypermodel {hypermodel_name!r} cannot take this data: {reason}")
@@ -85,7 +90,7 @@ def _probe(prepared: PreparedHyperModel, x_sample: np.ndarray) -> str | None:
     hp = kt.HyperParameters()
     try:
         model = prepared.build(hp)
-        outputs = model.predict(x_sample, verbose=0)
+        outputs = keras.ops.convert_to_numpy(model(x_sample, training=False))  # eager: no tracing to pay for
     except IncompatibleDataError as error:
         return str(error)
     except Exception as error:  # the user's model failed on this data: say how
