@@ -24,6 +24,9 @@ import time
 from pathlib import Path
 
 KERASTUNE = str(Path(sys.executable).parent / "kerastune")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from example_data import write_tables  # noqa: E402  (scikit-learn's tables as CSV, as the README's examples)
+
 FASHION = "/usr/share/datasets/fashion-mnist"
 
 # scenario -> (search command, what the data is); {data} is filled in, the search runs in an empty folder
@@ -37,25 +40,6 @@ SCENARIOS: dict[str, tuple[str, str]] = {
     "diabetes-csv": ("random mlp --data {diabetes} --task regression --epochs 60 --max-trials 20 --seed {seed}",
                      "scikit-learn diabetes, CSV (442 rows, 10 columns, regression)"),
 }
-
-
-def write_tables(folder: Path) -> dict[str, str]:
-    """scikit-learn's bundled breast-cancer and diabetes tables as CSV files with a header row (target last)."""
-    import csv
-
-    from sklearn.datasets import load_breast_cancer, load_diabetes
-
-    paths = {}
-    for name, loader in (("breast_cancer", load_breast_cancer), ("diabetes", load_diabetes)):
-        bunch = loader(scaled=False) if name == "diabetes" else loader()
-        path = folder / f"{name}.csv"
-        with open(path, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow([*(str(column).replace(" ", "_") for column in bunch.feature_names), "target"])
-            writer.writerows([*row, target] for row, target in zip(bunch.data.tolist(), bunch.target.tolist(),
-                                                                   strict=True))
-        paths[name] = str(path)
-    return paths
 
 
 def run(command: str, cwd: Path) -> float:
@@ -90,7 +74,8 @@ def main() -> None:
     parser.add_argument("--results", type=Path, help="append the Markdown rows to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kerastune-tables-") as tables:
-        sources = {"fashion": FASHION, "mnist": str(Path(args.mnist).resolve()), **write_tables(Path(tables))}
+        tables = {name: str(path) for name, path in write_tables(Path(tables)).items()}
+        sources = {"fashion": FASHION, "mnist": str(Path(args.mnist).resolve()), **tables}
         for name in args.scenario:
             for seed in args.seed or [0]:
                 result = scenario(name, sources, seed)

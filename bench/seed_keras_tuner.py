@@ -15,9 +15,15 @@ import json
 import time
 
 import keras_tuner as kt
+import numpy as np
 
+import data as kerastune_data
 import hypermodels
-from tuners.data import load_mnist, prepare_images, split_validation
+
+
+def prepare_images(x: np.ndarray) -> np.ndarray:
+    """As the seed tutorial prepares them: flattened to 784 floats in [0, 1]."""
+    return x.reshape(len(x), 784).astype("float32") / 255.0
 
 
 def main() -> None:
@@ -30,8 +36,9 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.monotonic()
-    data = load_mnist(args.data)
-    x_fit, y_fit, x_val, y_val = split_validation(data.x_train, data.y_train, None, seed=0)
+    data = kerastune_data.load(args.data)
+    fit, held = kerastune_data.validation_indices(data.y_train, None, seed=0)
+    x_fit, y_fit, x_val, y_val = data.x_train[fit], data.y_train[fit], data.x_train[held], data.y_train[held]
     tuner = kt.RandomSearch(
         hypermodels.get("tutorial-kerastuner"),
         objective="val_accuracy",

@@ -1,4 +1,4 @@
-"""Build the bundled MNIST sample (tuners/datasets/mnist_sample.npz) from a full MNIST .npz.
+"""Build the bundled MNIST sample (data/mnist_sample.npz) from a full MNIST .npz.
 
 Usage: python scripts/make_mnist_sample.py [SOURCE_NPZ] [OUT]
 
@@ -20,7 +20,7 @@ import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = REPO_ROOT.parent / "shared" / "data" / "mnist.npz"
-DEFAULT_OUT = REPO_ROOT / "tuners" / "datasets" / "mnist_sample.npz"
+DEFAULT_OUT = REPO_ROOT / "data" / "mnist_sample.npz"
 KEYS = ("x_train", "y_train", "x_test", "y_test")
 TRAIN_PER_CLASS = 1000
 TEST_PER_CLASS = 200

@@ -176,3 +176,35 @@ def test_canary_every_fit_leaves_custom_gradients_registered() -> None:
     with internals.forget_custom_gradients():
         fit()
     assert not [name for name in set(registry) - before if name.startswith(internals.CUSTOM_GRADIENT_PREFIX)]
+
+
+def _counting_build(builds: list) -> callable:
+    def build(hp):
+        builds.append(1)
+        hp.Int("layers", 1, 2)
+        with hp.conditional_scope("layers", [2]):
+            hp.Int("units_2", 8, 16, step=8)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+        model.compile("adam", "mse")
+        return model
+
+    return build
+
+
+def test_canary_a_tuner_builds_the_model_again_to_find_a_space_its_oracle_already_has(tmp_path: Path) -> None:
+    """keras-tuner's tuner walks the conditions of the space by building the model, even when its oracle was
+    given the whole space; kerastune's tuners do not (their oracle always has it)."""
+    builds: list = []
+    complete = kt.HyperParameters()
+    complete.Int("layers", 1, 2)
+    with complete.conditional_scope("layers", [2]):
+        complete.Int("units_2", 8, 16, step=8)
+    oracle = kt.oracles.RandomSearchOracle(objective="val_loss", hyperparameters=complete, max_trials=1)
+    kt.Tuner(oracle=oracle, hypermodel=_counting_build(builds), directory=str(tmp_path), project_name="kt")
+    assert builds  # keras-tuner built it
+
+    builds.clear()
+    oracle = kt.oracles.RandomSearchOracle(objective="val_loss", hyperparameters=complete, max_trials=1)
+    internals.Tuner(oracle=oracle, hypermodel=_counting_build(builds), directory=str(tmp_path),
+                    project_name="kerastune")
+    assert not builds

@@ -249,10 +249,17 @@ class _TunerHooks:
       engine/base_tuner.py:127), which a search writes when its first trial ends; a search killed before then
       would start afresh over its `oracle.json`. `reload_missed_state` reloads from `oracle.json` instead, and
       a reloaded oracle reruns its interrupted trials (`restart_interrupted_trials`).
+    - the search space: kerastune hands the oracle the whole space, found by `hypermodels.search_space` (the
+      walk over the conditions that `_populate_initial_space` makes); keras-tuner would build the model again
+      several times to find it (engine/base_tuner.py:174), in every process of a search.
     """
 
     fold: int | None = None
     from_scratch = False
+
+    def _populate_initial_space(self) -> None:
+        if not self.oracle.hyperparameters.space:
+            super()._populate_initial_space()
 
     def _get_tensorboard_dir(self, logdir: Any, trial_id: Any, execution: int) -> str:
         if self.fold is None:
