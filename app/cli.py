@@ -167,7 +167,7 @@ def evaluate(
     allow_other_data: AllowOtherDataOpt = False,
     json_file: JsonOpt = None,
 ) -> None:
-    """Reload the best models of a search and report their accuracy and loss on the test set.
+    """Reload the best models of a search and report their test scores: accuracy and loss, or MAE, RMSE and R².
 
     Reads the project only: it works while a search runs on it, on the trials finished so far.
     Example: kerastune evaluate tuning/random-mlp --top 3 --json results.json
