@@ -358,6 +358,9 @@ def _load_data(source: str | None, values: dict[str, Any], recorded: dict[str, A
     target, task = values.get("target"), values.get("task")
     task = task.value if task is not None else None
     test_split = parse_split(values["test_split"]) if values.get("test_split") is not None else None
+    if recorded is not None and test_split is not None:
+        raise ConfigError("the project keeps the test rows it held out when it started: leave out --test-split to "
+                          "resume it, or use --overwrite / --name to start another search")
     if source is None and recorded is not None:
         for flag, given, was in (("--target", target, recorded.get("target")), ("--task", task, recorded.get("task"))):
             if given is not None and given != was:

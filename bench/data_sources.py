@@ -31,10 +31,10 @@ FASHION = "/usr/share/datasets/fashion-mnist"
 
 # scenario -> (search command, what the data is); {data} is filled in, the search runs in an empty folder
 SCENARIOS: dict[str, tuple[str, str]] = {
-    "fashion-mlp": ("random mlp --data {fashion} --epochs 10 --time-budget 8m --seed {seed}", "Fashion-MNIST IDX"),
-    "fashion-cnn": ("random cnn --data {fashion} --epochs 5 --time-budget 12m --seed {seed}", "Fashion-MNIST IDX"),
-    "mnist-mlp": ("random mlp --data {mnist} --epochs 10 --time-budget 8m --seed {seed}", "MNIST npz"),
-    "mnist-cnn": ("random cnn --data {mnist} --epochs 5 --time-budget 12m --seed {seed}", "MNIST npz"),
+    "fashion-mlp": ("random mlp --data {fashion} --epochs 10 --time-budget 5m --seed {seed}", "Fashion-MNIST IDX"),
+    "fashion-cnn": ("random cnn --data {fashion} --epochs 2 --time-budget 6m --seed {seed}", "Fashion-MNIST IDX"),
+    "mnist-mlp": ("random mlp --data {mnist} --epochs 10 --time-budget 5m --seed {seed}", "MNIST npz"),
+    "mnist-cnn": ("random cnn --data {mnist} --epochs 2 --time-budget 6m --seed {seed}", "MNIST npz"),
     "breast-cancer-csv": ("random mlp --data {breast_cancer} --epochs 30 --max-trials 20 --seed {seed}",
                           "scikit-learn breast cancer, CSV (569 rows, 30 columns, 2 classes)"),
     "diabetes-csv": ("random mlp --data {diabetes} --task regression --epochs 60 --max-trials 20 --seed {seed}",

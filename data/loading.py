@@ -67,6 +67,8 @@ def from_arrays(
         x_train, y_train = _materialize(x_train)
         if _is_tf_dataset(x_test):
             x_test, y_test = _materialize(x_test)
+    if (x_test is None) != (y_test is None):
+        raise DataError("give x_test and y_test together, or neither to let kerastune hold out a test set")
     raw = sources.Raw(x_train, y_train, x_test, y_test, source="arrays", location="arrays", name=name)
     return _dataset(raw, task=task, test_split=test_split, seed=seed)
 

@@ -20,7 +20,7 @@ class CNN(KerastuneHyperModel):
     filters with max pooling, 128 dense units, dropout 0.25)."""
 
     description = (
-        "Convolutional network: 1-3 blocks of two 3x3 or 5x5 convolutions (16-128 filters, doubled each block) "
+        "Convolutional network: 1-3 blocks of two 3x3 or 5x5 convolutions (16-64 filters, doubled each block) "
         "with max or average pooling, a dense head of 32-512 units, dropout, Adam learning rate (log scale, "
         "cosine decay), batch size"
     )
@@ -41,7 +41,7 @@ class CNN(KerastuneHyperModel):
 
     def build(self, hp: kt.HyperParameters) -> Any:
         blocks = hp.Int("conv_blocks", 1, MAX_BLOCKS, default=2)
-        filters = hp.Int("filters", 16, 128, step=2, sampling="log", default=32)
+        filters = hp.Int("filters", 16, 64, step=2, sampling="log", default=32)
         kernel_size = hp.Choice("kernel_size", [3, 5], default=3)
         pooling = hp.Choice("pooling", ["max", "avg"], default="max")
         dropout = hp.Float("dropout", 0.0, 0.5, step=0.05, default=0.25)

@@ -235,6 +235,8 @@ CASES = {
                                        "leaves only 1 training"),
     "test split on data with a test set": lambda i: (["random", "mlp", "--test-split", "0.2", *i.common],
                                                      "leave out --test-split"),
+    "resume with a test split": lambda i: (i.project() and ["random", "mlp", "--test-split", "0.1", *i.common],
+                                           "leave out --test-split to resume"),
     "bad task": lambda i: (["random", "mlp", "--data", i.csv(), "--task", "clustering"], "'--task'"),
     "image folder of one class": lambda i: (["random", "cnn", "--data", i.images({"cat": 3})],
                                             "at least two classes"),
