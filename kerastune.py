@@ -64,15 +64,21 @@ def search(
     `@hypermodels.register("name")`) or a MODULE:ATTRIBUTE reference. `data`: from `load_data`, or None for the
     data of the project it resumes (MNIST for a new one). `tuner`: random, hyperband, bayesian or grid.
     `options`: the search options of `kerastune TUNER --help` by their Python names (max_trials=10, epochs=5,
-    fix=["batch_size=256"], time_budget="10m", ...). `on_trial(event)` is called as each trial ends.
+    fix=["batch_size=256"], time_budget="10m", ...), but for the data's (give them to `load_data`) and the
+    parallel ones (a search here runs in this process). `on_trial(event)` is called as each trial ends.
     """
     import data as data_module
-    from tuners.config import OPTION, SearchConfig
+    from tuners.config import COMMAND_LINE_ONLY, OPTION, ConfigError, SearchConfig
     from tuners.project import load_project, project_state
     from tuners.search import Search
 
-    parsed = {key: OPTION[key].parse(value) if key in OPTION and OPTION[key].parse and isinstance(value, (str, list))
-              else value for key, value in options.items()}
+    for key in options:
+        if key not in OPTION or key in COMMAND_LINE_ONLY:
+            where = "load_data" if key in ("target", "task", "test_split") else "the command line"
+            raise ConfigError(f"search() takes no option {key!r}" + (f": it is for {where}" if key in OPTION else
+                              "; see `kerastune random --help` for the options, by their Python names"))
+    parsed = {key: OPTION[key].parse(value) if OPTION[key].parse and isinstance(value, (str, list)) else value
+              for key, value in options.items()}
     config = SearchConfig(tuner=tuner, hypermodel=hypermodel, directory=Path(directory), project_name=name,
                           overwrite=overwrite, **parsed)
     if data is None:

@@ -101,9 +101,12 @@ def space(hypermodel: HypermodelArg, output_format: FormatOpt = Format.table) ->
 
     import_tensorflow_quietly()
     import hypermodels
+    from data import MNIST_SPEC
     from tuners.search import hypermodel_space
 
     instance = hypermodels.get(hypermodel)
+    if getattr(instance, "spec", None) is None:
+        instance.spec = MNIST_SPEC  # without data, a space is shown as it is for MNIST
     search_space = hypermodel_space(instance, hypermodel)
     rows = hypermodels.describe_space(search_space)
     grid = hypermodels.grid_size(search_space)
@@ -363,7 +366,7 @@ def _load_data(source: str | None, values: dict[str, Any], recorded: dict[str, A
                           "resume it, or use --overwrite / --name to start another search")
     if source is None and recorded is not None:
         for flag, given, was in (("--target", target, recorded.get("target")), ("--task", task, recorded.get("task"))):
-            if given is not None and given != was:
+            if given is not None and was is not None and given != was:
                 raise ConfigError(f"the project was searched with {flag} {was}: leave {flag} out to resume it, or "
                                   "use --overwrite / --name to start another search")
         return data.load_recorded(recorded)

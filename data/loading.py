@@ -67,6 +67,8 @@ def from_arrays(
         x_train, y_train = _materialize(x_train)
         if _is_tf_dataset(x_test):
             x_test, y_test = _materialize(x_test)
+    if y_train is None:
+        raise DataError("give the labels or targets of x_train as y_train")
     if (x_test is None) != (y_test is None):
         raise DataError("give x_test and y_test together, or neither to let kerastune hold out a test set")
     raw = sources.Raw(x_train, y_train, x_test, y_test, source="arrays", location="arrays", name=name)
@@ -218,7 +220,10 @@ def _materialize(dataset: Any) -> tuple[np.ndarray, np.ndarray]:
     spec = dataset.element_spec
     if not (isinstance(spec, tuple) and len(spec) == 2):
         raise DataError("the tf.data.Dataset must yield (x, y) pairs")
-    batched = spec[0].shape.rank is not None and spec[0].shape.rank >= 1 and spec[0].shape[0] is None
+    # Keras' convention is a batched dataset; one whose labels are scalars is taken as unbatched (x, y) pairs
+    x_shape, y_shape = spec[0].shape, spec[1].shape
+    batched = bool(x_shape.rank and y_shape.rank) and (x_shape[0] is None or y_shape[0] is None
+                                                       or x_shape[0] == y_shape[0])
     for x, y in dataset.as_numpy_iterator():
         xs.append(x if batched else x[None])
         ys.append(y if batched else np.asarray(y)[None])

@@ -126,7 +126,7 @@ def read_csv(path: Path, target: str | None) -> Raw:
     """A CSV with a header row: the `target` column (the last one by default) and the numeric feature columns."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle))
+            rows = list(csv.reader(handle, delimiter="\t" if path.suffix.lower() == ".tsv" else ","))
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise DataError(f"{path}: cannot read as CSV ({one_line(error)})") from None
     rows = [row for row in rows if any(cell.strip() for cell in row)]
@@ -161,6 +161,7 @@ def read_csv(path: Path, target: str | None) -> Raw:
         )
     labels = [cell.strip() for cell in columns[at]]
     numbers = _numbers(columns[at])
+    _check_target_cells(path, target, labels, numbers)
     y = numbers if numbers is not None else np.array(labels)
     x = np.stack(features, axis=1).astype(np.float32)
     names = tuple(name for index, name in enumerate(header) if index != at)
@@ -265,6 +266,27 @@ def _head(path: Path) -> bytes:
             return handle.read(6)
     except OSError as error:
         raise DataError(f"{path}: cannot read the file ({one_line(error)})") from None
+
+
+def _check_target_cells(path: Path, target: str, labels: list[str], numbers: np.ndarray | None) -> None:
+    """Refuse a target column with an empty cell, or one that mixes numbers with a few words such as `n/a`."""
+    for row, label in enumerate(labels, start=2):
+        if not label:
+            raise DataError(f"{path}: row {row} has no value in the target column {target!r}; fill it or drop the row")
+    if numbers is None:
+        parsed = sum(_is_number(label) for label in labels)
+        if parsed >= len(labels) / 2:
+            row, label = next((row, label) for row, label in enumerate(labels, start=2) if not _is_number(label))
+            raise DataError(f"{path}: the target column {target!r} holds numbers, but row {row} has {label!r}; "
+                            "fix or drop that row")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _numbers(cells: tuple[str, ...]) -> np.ndarray | None:

@@ -66,7 +66,9 @@ def spec_of(dataset: Dataset, rows: np.ndarray | None = None) -> DataSpec:
     else:
         spec["input_shape"] = raw_shape
         spec["feature_mean"] = _floats(x.mean(axis=0, dtype=np.float64))
-        spec["feature_variance"] = _floats(x.var(axis=0, dtype=np.float64))
+        variance = x.var(axis=0, dtype=np.float64)
+        # a column constant on these rows is left unscaled: dividing by its zero spread would blow up any other value
+        spec["feature_variance"] = _floats(np.where(variance > 0, variance, 1.0))
     if dataset.task == CLASSIFICATION:
         spec.update(num_classes=dataset.num_classes, num_outputs=dataset.num_classes, classes=dataset.classes)
     else:

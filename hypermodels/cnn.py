@@ -27,8 +27,8 @@ class CNN(KerastuneHyperModel):
     takes = "images (n, height, width) or (n, height, width, channels), at least 8x8; classification or regression"
 
     def refuse(self, spec: DataSpec) -> str | None:
-        if spec.kind != IMAGES:
-            return f"cnn takes images, and this data is {spec.describe()}: use mlp"
+        if spec.kind != IMAGES or len(spec.input_shape) != 3:
+            return f"cnn takes images (height, width[, channels]), and this data is {spec.describe()}: use mlp"
         if min(spec.input_shape[:2]) < 8:
             return f"cnn takes images of at least 8x8 pixels, and these are {spec.describe()}: use mlp"
         return None

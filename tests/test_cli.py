@@ -133,6 +133,15 @@ class Inputs:
         shutil.rmtree(project / "logs")
         return project
 
+    def earlier_project(self) -> Path:
+        """A finished project as the kerastune before issue 12 recorded it: no spec, no task."""
+        project = self.project()
+        manifest = json.loads((project / "kerastune.json").read_text())
+        for key in ("spec", "task", "classes"):
+            manifest["data"].pop(key)
+        (project / "kerastune.json").write_text(json.dumps(manifest))
+        return project
+
     def newer_manifest(self) -> Path:
         project = self.project()
         manifest = json.loads((project / "kerastune.json").read_text())
@@ -235,6 +244,10 @@ CASES = {
                                        "leaves only 1 training"),
     "test split on data with a test set": lambda i: (["random", "mlp", "--test-split", "0.2", *i.common],
                                                      "leave out --test-split"),
+    "resume a project of an earlier kerastune": lambda i: (i.earlier_project() and ["random", "mlp", *i.common],
+                                                           "from before it took any data"),
+    "evaluate a project of an earlier kerastune": lambda i: (["evaluate", i.earlier_project()],
+                                                             "from before it took any data"),
     "resume with a test split": lambda i: (i.project() and ["random", "mlp", "--test-split", "0.1", *i.common],
                                            "leave out --test-split to resume"),
     "bad task": lambda i: (["random", "mlp", "--data", i.csv(), "--task", "clustering"], "'--task'"),

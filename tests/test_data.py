@@ -204,6 +204,25 @@ def test_csv_regression_and_target_column(tmp_path):
         data.load(path, target="price", task="classification")
 
 
+def test_tsv_and_constant_columns(tmp_path):
+    """A .tsv is read with tabs; a column constant on the training rows is left unscaled (variance 1), not
+    divided by zero."""
+    rows = "\n".join(f"{i}\t7\t{i % 2}" for i in range(40))
+    path = tmp_path / "t.tsv"
+    path.write_text("a\tconstant\ty\n" + rows + "\n")
+    loaded = data.load(path)
+    assert loaded.columns == ("a", "constant") and loaded.classes == (0, 1)
+    spec = data.spec_of(loaded)
+    assert spec.feature_variance[1] == 1.0 and spec.feature_variance[0] > 1
+
+
+def test_arrays_need_their_labels():
+    with pytest.raises(DataError, match="give the labels or targets of x_train as y_train"):
+        data.from_arrays(np.zeros((10, 2)), None)
+    with pytest.raises(DataError, match="give x_test and y_test together"):
+        data.from_arrays(np.zeros((10, 2)), np.arange(10) % 2, np.zeros((4, 2)))
+
+
 def test_regression_of_several_targets_from_arrays():
     x = np.random.default_rng(0).normal(size=(40, 3)).astype("float32")
     loaded = data.from_arrays(x, np.stack([x.sum(1), x[:, 0]], axis=1))
@@ -230,6 +249,9 @@ def test_tf_data_dataset_and_arrays_give_the_same_data():
     test = tf.data.Dataset.from_tensor_slices((arrays["x_test"], arrays["y_test"]))  # unbatched
     from_tf = data.from_arrays(pairs, None, test)
     assert from_tf.fingerprint == from_arrays.fingerprint
+    whole_batches = tf.data.Dataset.from_tensor_slices((arrays["x_train"], arrays["y_train"])).batch(
+        6, drop_remainder=True)  # batches of a known size: still batches, not examples
+    assert data.from_arrays(whole_batches, None, test).x_train.shape == (60, 28, 28)
 
 
 @pytest.mark.parametrize(
@@ -362,6 +384,8 @@ BROKEN = {
     "CSV ragged row": (_csv("a,b,y\n1,2,0\n1,2\n"), {}, "row 3 has 2 cells but the header has 3"),
     "CSV NaN": (_csv("a,b,y\n" + "1,nan,0\n2,3,1\n" * 10), {}, "NaN or infinite"),
     "CSV header only": (_csv("a,b,y\n"), {}, "needs a header row and at least one row"),
+    "CSV empty target cell": (_csv("a,y\n" + "1,0\n2,1\n" * 5 + "3,\n"), {}, "row 12 has no value in the target"),
+    "CSV target n/a": (_csv("a,y\n" + "1,0.5\n2,1.5\n" * 5 + "3,n/a\n"), {}, "holds numbers, but row 12 has 'n/a'"),
     "quantity as classes": (_many_values_csv, {"task": "classification"}, "if it is a quantity, use --task regression"),
     "quantity, task unsaid": (_many_values_csv, {}, "--task regression (a quantity)"),
     "test split leaves too few": (_csv("a,y\n" + "1,0\n2,1\n" * 6), {"test_split": 5}, "leaves only 7 training"),

@@ -419,6 +419,12 @@ def test_cnn_space_and_defaults(space_of):
     assert sum(isinstance(layer, keras.layers.MaxPooling2D) for layer in model.layers) == 2
 
 
+def test_cnn_refuses_rows_and_volumes():
+    volumes = data.DataSpec(kind="images", raw_shape=(4, 16, 16, 1), raw_dtype="float32", input_shape=(4, 16, 16, 1),
+                            task="regression", num_classes=None, num_outputs=1)
+    assert "cnn takes images (height, width[, channels])" in hypermodels.get("cnn").refuse(volumes)
+
+
 def test_cnn_stops_pooling_at_small_feature_maps():
     """Three blocks on 8x8 images pool to 4, 2, 1 and no further; on 28x28 they pool three times."""
     hypermodel = hypermodels.get("cnn")

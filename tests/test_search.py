@@ -416,3 +416,14 @@ def test_other_data_of_the_same_shape_is_refused_by_name_or_used_knowingly(finis
     same = run("evaluate", project, "--data", tiny_npz, "--json", tmp_path / "e.json")  # another copy is fine
     assert same.exit_code == 0, same.output
     assert not json.loads((tmp_path / "e.json").read_text())["other_data"]
+
+
+def test_the_library_refuses_options_that_are_not_the_search_s(tmp_path: Path) -> None:
+    import kerastune
+    from tuners.config import ConfigError
+
+    with pytest.raises(ConfigError, match="search\\(\\) takes no option 'test_split': it is for load_data"):
+        kerastune.search("mlp", directory=tmp_path, test_split=0.1)
+    with pytest.raises(ConfigError, match="takes no option 'epochz'"):
+        kerastune.search("mlp", directory=tmp_path, epochz=2)
+    assert not list(tmp_path.iterdir())

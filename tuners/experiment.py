@@ -99,6 +99,11 @@ def resolve(
     if config.only:
         given["only"] = sorted(set(config.only))
     if previous is not None:
+        if "spec" not in previous.get("data", {}):
+            raise ProjectError(
+                f"{config.project_dir} was searched by a kerastune from before it took any data, whose models this "
+                "one cannot go on from: use --overwrite to start afresh, or another --name"
+            )
         _check_space_unchanged(previous, space_rows, config.project_dir)
         options = _kept_options(config, given, previous["options"])
     else:

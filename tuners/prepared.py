@@ -43,8 +43,11 @@ class PreparedHyperModel(kt.HyperModel):
         return self.hypermodel.fit(hp, model, *args, **kwargs)
 
     def labels(self, y: np.ndarray) -> np.ndarray:
-        """Targets as the hypermodel's loss wants them: class indices, or one-hot for a space that asks."""
-        if self.spec.task == CLASSIFICATION and getattr(self.hypermodel, "one_hot_labels", False):
+        """Targets as the hypermodel's loss wants them: class indices, or one-hot for a space that asks; regression
+        targets as (n, outputs), the shape of the model's outputs (a custom loss need not reshape them)."""
+        if self.spec.task != CLASSIFICATION:
+            return y.reshape(len(y), -1)
+        if getattr(self.hypermodel, "one_hot_labels", False):
             return np.eye(self.spec.num_classes, dtype="float32")[y]
         return y
 
