@@ -85,7 +85,7 @@ def models(output_format: FormatOpt = Format.table) -> None:
     entries = hypermodels.entries()
     if output_format is Format.json:
         output.say(json.dumps([{"name": e.name, "description": e.description,
-                                "takes": getattr(e.target, "takes", None) or output.TAKES_UNKNOWN, "source": e.source}
+                                "takes": output.takes(e.target), "source": e.source}
                                for e in entries], indent=2))
         return
     output.print_models(entries, hypermodels.broken_plugins())
@@ -111,11 +111,11 @@ def space(hypermodel: HypermodelArg, output_format: FormatOpt = Format.table) ->
     rows = hypermodels.describe_space(search_space)
     grid = hypermodels.grid_size(search_space)
     if output_format is Format.json:
-        output.say(json.dumps({"hypermodel": hypermodel, "takes": getattr(instance, "takes", None) or
-                               output.TAKES_UNKNOWN, "hyperparameters": rows, "grid_size": grid},
+        output.say(json.dumps({"hypermodel": hypermodel, "takes": output.takes(instance), "hyperparameters": rows,
+                               "grid_size": grid},
                               indent=2, default=str))
         return
-    output.print_space(hypermodel, rows, grid, getattr(instance, "takes", None))
+    output.print_space(hypermodel, rows, grid, output.takes(instance))
 
 
 # The four search commands, each made from the option table (tuners.config.OPTIONS): its own options, with

@@ -315,14 +315,13 @@ def print_models(entries: list[Any], broken: dict[str, str]) -> None:
     for column in ("name", "description", "takes", "source"):
         table.add_column(column, overflow="fold")
     for entry in entries:
-        table.add_row(entry.name, entry.description, getattr(entry.target, "takes", None) or TAKES_UNKNOWN,
-                      entry.source)
+        table.add_row(entry.name, entry.description, takes(entry.target), entry.source)
     console().print(table)
     for name, reason in broken.items():
         warn(f"plugin hypermodel {name!r} could not be loaded: {reason}")
 
 
-def print_space(name: str, rows: list[dict[str, Any]], grid: int | None, takes: str | None) -> None:
+def print_space(name: str, rows: list[dict[str, Any]], grid: int | None, data_taken: str) -> None:
     table = Table(title=f"Search space of {name!r}", title_justify="left")
     for column in ("name", "type", "values", "default", "condition"):
         table.add_column(column, overflow="fold")
@@ -330,11 +329,13 @@ def print_space(name: str, rows: list[dict[str, Any]], grid: int | None, takes: 
         table.add_row(row["name"], row["type"], row["values"], format_value(row["default"]), row["condition"])
     console().print(table)
     grid_text = f"{grid:,} combinations" if grid is not None else "irregular (conditional hyperparameters)"
-    say(f"Takes: {takes or TAKES_UNKNOWN}. Grid: {grid_text}.")
+    say(f"Takes: {data_taken}. Grid: {grid_text}.")
 
 
-# What `models` and `space` say of a hypermodel that does not say what data it takes
-TAKES_UNKNOWN = "whatever its model accepts (tried on two examples before a search trains)"
+def takes(hypermodel: Any) -> str:
+    """What data a hypermodel (or its registered target) takes, as `models` and `space` say it."""
+    unsaid = "whatever its model accepts (tried on two examples before a search trains)"
+    return getattr(hypermodel, "takes", None) or unsaid
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:

@@ -63,6 +63,10 @@ def test_models_lists_builtins_with_descriptions() -> None:
     listed = json.loads(run("models", "--format", "json").stdout)
     assert {"mlp", "tutorial-micro"} <= {entry["name"] for entry in listed}
     assert all(entry["description"] for entry in listed)
+    takes = {entry["name"]: entry["takes"] for entry in listed}
+    assert takes["cnn"].startswith("images") and takes["mlp"].startswith("any data")
+    assert takes["tutorial-micro"].startswith("28x28 images")
+    assert "Takes: images" in run("space", "cnn").stdout
 
 
 def test_space_shows_types_ranges_defaults_and_conditions() -> None:

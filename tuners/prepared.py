@@ -11,6 +11,7 @@ import keras_tuner as kt
 import numpy as np
 
 from data import CLASSIFICATION, DataSpec
+from data.sources import one_line
 from data.spec import input_layers, output_layers
 from hypermodels.registry import HypermodelError
 from tuners import internals
@@ -97,7 +98,7 @@ def _probe(prepared: PreparedHyperModel, x_sample: np.ndarray) -> str | None:
     except IncompatibleDataError as error:
         return str(error)
     except Exception as error:  # the user's model failed on this data: say how
-        return f"its default model fails on two examples ({type(error).__name__}: {_one_line(error)})"
+        return f"its default model fails on two examples ({type(error).__name__}: {one_line(error)})"
     finally:
         keras.backend.clear_session()
     found = outputs.shape[-1] if outputs.ndim > 1 else 1
@@ -125,7 +126,3 @@ def _declared_input(model: Any) -> tuple[int, ...] | None:
         return None
     return tuple(int(d) for d in inputs[0].shape[1:])
 
-
-def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    return text if len(text) <= 200 else text[:197] + "..."
