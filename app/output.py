@@ -10,6 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tuners.report import RANKED
+from tuners.results import budget_stop_text
+
 WIDE = 140  # columns for tables when output is not a terminal (logs, CI)
 OTHER_DATA = " (not the data the search ran on: --allow-other-data)"
 
@@ -151,9 +154,13 @@ def _how(mode: Any) -> str:
     if mode.kind == "in-process":
         return "in this process"
     if mode.kind == "local-workers":
-        from tuners.runmode import threads_per_worker
+        from tuners import runmode
 
-        return f"{mode.workers} workers of {plural(threads_per_worker(mode.workers), 'thread')} each"
+        gpus = runmode.visible_gpus()
+        if gpus:
+            shared = "" if mode.workers <= len(gpus) else ", shared in turn"
+            return f"{mode.workers} workers on GPUs {', '.join(gpus)}{shared}"
+        return f"{mode.workers} workers of {plural(runmode.threads_per_worker(mode.workers), 'thread')} each"
     local = f" and {plural(mode.workers, 'local worker')}" if mode.workers else ""
     return f"as chief on {mode.host}:{mode.port} for remote workers{local}"
 
@@ -164,6 +171,8 @@ def trial_line(event: Any, objective: str) -> str:
     trial = event.trial
     if trial.status == "COMPLETED":
         outcome = f"{objective} {score_text(trial)}"
+        if trial.budget_stop:
+            outcome += f" ({budget_stop_text(trial.budget_stop)})"
     else:
         outcome = f"{trial.status.lower()}: {trial.message or 'no reason recorded'}"
     best = f"best {format_score(event.best.score)} (trial {event.best.trial_id})" if event.best else "best -"
@@ -175,6 +184,14 @@ def trial_line(event: Any, objective: str) -> str:
     )
 
 
+def _trials_named(trial_ids: list[str]) -> str:
+    """'trial 3', 'trials 3 and 4', 'trials 2, 3 and 4', in the order of their numbers."""
+    trial_ids = sorted(trial_ids, key=lambda t: (int(t), t) if t.isdigit() else (0, t))
+    if len(trial_ids) == 1:
+        return f"trial {trial_ids[0]}"
+    return f"trials {', '.join(trial_ids[:-1])} and {trial_ids[-1]}"
+
+
 def print_search_summary(summary: Any) -> None:
     direction = "higher" if summary.direction == "max" else "lower"
     earlier = f", {summary.trials_before} of them from earlier runs" if summary.trials_before else ""
@@ -183,8 +200,15 @@ def print_search_summary(summary: Any) -> None:
         f"({summary.completed} completed, {summary.failed} failed{earlier})."
     )
     if summary.time_budget_spent:
-        say(f"The time budget ran out after {plural(summary.trials_finished, 'trial')}: no new trial was "
-            "started after it; run the same command to resume with the rest of the plan.")
+        stopped = ""
+        if summary.stopped_by_budget:
+            stopped = (f" It stopped {_trials_named(summary.stopped_by_budget)} at the last finished epoch: scored at "
+                       "the best finished epoch, and not run again.")
+        if summary.to_rerun:
+            stopped += (f" It stopped {_trials_named(summary.to_rerun)} before the first epoch ended: a resume runs "
+                        f"{'it' if len(summary.to_rerun) == 1 else 'them'} again.")
+        say(f"The time budget ran out after {plural(summary.trials_finished, 'trial')}.{stopped} Run the same "
+            "command to resume with the rest of the plan.")
     if not summary.best_trials:
         say("No trial completed, so there is no best model.")
         return
@@ -260,7 +284,7 @@ def report_rows(report: Any) -> tuple[list[str], list[list[str]]]:
     rows = []
     for rank, row in enumerate(report.trials, start=1):
         rows.append([
-            str(rank) if row.status == "completed" else "-",
+            str(rank) if row.status in RANKED else "-",
             row.trial_id,
             row.status,
             "" if row.score is None else f"{row.score:.6g}",
@@ -296,7 +320,7 @@ def print_report(report: Any, output_format: str) -> None:
             say("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
         return
     counts = {status: sum(1 for r in report.trials if r.status == status)
-              for status in ("completed", "failed", "running", "interrupted")}
+              for status in ("completed", "stopped", "failed", "running", "interrupted")}
     state = "a search is running on it now" if report.running else "no search is running on it"
     say(f"{report.project_dir}: {report.tuner} search of {report.hypermodel!r}, {plural(len(report.trials), 'trial')} "
         f"({', '.join(f'{n} {s}' for s, n in counts.items() if n)}); {state}.")

@@ -376,17 +376,6 @@ def test_early_stopping_stops_a_trial_and_records_its_best_epoch(tiny_npz: Path,
     assert stopped_early >= 1
 
 
-def test_a_spent_time_budget_starts_no_new_trial(tiny_npz: Path, tmp_path: Path) -> None:
-    summary_file = tmp_path / "s.json"
-    result = run("random", "mlp", "--data", tiny_npz, "--dir", tmp_path, "--max-trials", "4", "--epochs", "10",
-                 "--time-budget", "1s", "--no-tensorboard", "--json", summary_file)
-    assert result.exit_code == 0, result.output
-    summary = json.loads(summary_file.read_text())
-    assert summary["trials_finished"] == 1 and summary["time_budget_spent"]  # its first trial took over 1 s
-    assert "The time budget ran out after 1 trial" in result.stdout
-    assert "Best trials by val_accuracy" in result.stdout
-
-
 def test_other_data_of_the_same_shape_is_refused_by_name_or_used_knowingly(finished_project: Path, tiny_npz: Path,
                                                                            tmp_path: Path) -> None:
     import shutil
@@ -427,3 +416,30 @@ def test_the_library_refuses_options_that_are_not_the_search_s(tmp_path: Path) -
     with pytest.raises(ConfigError, match="takes no option 'epochz'"):
         kerastune.search("mlp", directory=tmp_path, epochz=2)
     assert not list(tmp_path.iterdir())
+
+
+# mlp's defaults (`kerastune space mlp`): the baseline a new search tries first
+MLP_DEFAULTS = {"num_layers": 2, "activation": "relu", "dropout": 0.2, "learning_rate": 0.001, "units_1": 512,
+                "units_2": 512, "batch_size": 128}
+
+
+def first_trial_values(project: Path) -> dict:
+    oracle = json.loads((project / "oracle.json").read_text())
+    trial = json.loads((project / f"trial_{oracle['start_order'][0]}" / "trial.json").read_text())
+    return {k: v for k, v in trial["hyperparameters"]["values"].items() if not k.startswith("tuner/")}
+
+
+@pytest.mark.parametrize("tuner", ["random", "hyperband", "bayesian"])
+def test_a_new_search_tries_the_space_defaults_first(tuner: str, tiny_npz: Path, tmp_path: Path) -> None:
+    result = run(tuner, *TUNER_OPTIONS[tuner], "--data", tiny_npz, "--dir", tmp_path, "--no-tensorboard")
+    assert result.exit_code == 0, result.output
+    assert first_trial_values(tmp_path / f"{tuner}-mlp") == MLP_DEFAULTS
+
+
+def test_no_defaults_first_draws_the_first_trial_too(tiny_npz: Path, tmp_path: Path) -> None:
+    result = run("random", *TUNER_OPTIONS["random"], "--data", tiny_npz, "--dir", tmp_path, "--no-tensorboard",
+                 "--no-defaults-first")
+    assert result.exit_code == 0, result.output
+    first = first_trial_values(tmp_path / "random-mlp")
+    assert first != MLP_DEFAULTS and set(first) >= {"num_layers", "activation", "learning_rate"}
+    assert "--no-defaults-first" not in run("grid", "--help").output  # grid search is unchanged

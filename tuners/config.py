@@ -190,10 +190,14 @@ OPTIONS: tuple[Option, ...] = (
            default=1e-4, above=0),
     Option("beta", float, "Exploration weight of the upper-confidence-bound acquisition.", STRATEGY, EXPERIMENT,
            tuners=("bayesian",), default=2.6, minimum=0),
+    Option("no_defaults_first", bool, "Draw a new search's first trial as the tuner draws the others. By default it "
+           "tries the space's defaults (see `kerastune space HYPERMODEL`), so that even a short search has a sound "
+           "baseline.", STRATEGY, RUN, tuners=("random", "hyperband", "bayesian"), default=False),
     # Parallel
     Option("workers", int, "Trials to run side by side, each in its own process with an equal share of the CPU "
-           "threads; 1 runs the search in this process.", PARALLEL, COMMAND,
-           default_text="one per CPU core, at most 4", minimum=1),
+           "threads and, where there are GPUs, a GPU of its own (CUDA_VISIBLE_DEVICES, memory taken as needed); 1 "
+           "runs the search in this process.", PARALLEL, COMMAND,
+           default_text="one per GPU; without GPUs, one per CPU core, at most 4", minimum=1),
     Option("oracle", str, "HOST:PORT of the oracle service of a search shared by several machines (with --role). "
            "The service has no authentication: keep it on a trusted network.", PARALLEL, COMMAND,
            metavar="HOST:PORT"),

@@ -18,7 +18,7 @@ import keras_tuner as kt
 from tuners import internals
 from tuners.config import ConfigError
 from tuners.project import LOGS_NAME, ProjectError, write_atomically
-from tuners.results import FAILURE_FILE
+from tuners.results import BUDGET_FILE, FAILURE_FILE, UNSTARTED_BY_BUDGET
 from tuners.seeds import derived_seed
 from tuners.trials import FOLDS_FILE
 
@@ -57,6 +57,52 @@ class ReportEpochs(keras.callbacks.Callback):
         self.on_epoch(epoch + 1, int(self.params.get("epochs") or 0))
 
 
+class BudgetReached(Exception):
+    """The search's --time-budget ran out while a trial trained. Carries the fit's History (its finished epochs)
+    and the epochs it was to train."""
+
+    def __init__(self, history: Any, planned: int | None) -> None:
+        super().__init__("stopped by the time budget")
+        self.history = history
+        self.planned = planned
+
+
+class StopAtDeadline(keras.callbacks.Callback):
+    """Stop training once the search's --time-budget has run out (`deadline`: a `time.time()`), at the next batch:
+    the epoch under way is abandoned, the finished ones are kept."""
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__()
+        self.deadline = deadline
+
+    def __deepcopy__(self, memo: dict) -> StopAtDeadline:
+        return StopAtDeadline(self.deadline)
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._check()
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self._check()
+
+    def _check(self) -> None:
+        if time.time() >= self.deadline:
+            raise BudgetReached(getattr(self.model, "history", None), self.params.get("epochs"))
+
+
+def finish_logs(callbacks: list[Any]) -> None:
+    """End the TensorBoard logs of a fit that the budget stopped, as the end of training would: the epochs written
+    are flushed, and the HParams session is closed."""
+    for callback in callbacks:
+        if isinstance(callback, keras.callbacks.TensorBoard) or type(callback).__name__ == "KerasCallback":
+            callback.on_train_end()
+
+
+def finished_epochs(history: Any) -> int:
+    """The epochs a fit finished, counted from the first (a Hyperband fit may start at `initial_epoch`)."""
+    epochs = getattr(history, "epoch", None) or []
+    return int(epochs[-1]) + 1 if epochs else 0
+
+
 TAKEN_BACK = "the chief gave it to another worker, having had no word from this one in time"
 
 
@@ -87,7 +133,11 @@ class TrialRunner:
     - under --cv, once per fold (`folds`), its score the mean over the folds (recorded in `folds.json`);
     - without leaking TensorFlow memory from one trial to the next (internals.forget_custom_gradients);
     - its failure's traceback kept in its folder;
-    - on a worker, watched (`watchdog`): a trial the chief took back is dropped, and not reported.
+    - on a worker, watched (`watchdog`): a trial the chief took back is dropped, and not reported;
+    - stopped at the `deadline` of --time-budget (a `time.time()`), at the next batch: a trial with finished
+      epochs is scored at its best finished one and recorded as stopped by the budget (BUDGET_FILE in its
+      folder); a trial stopped before its first epoch ended goes back to the oracle (status STOPPED), which
+      runs it again on resume.
     """
 
     seed = 0
@@ -95,10 +145,15 @@ class TrialRunner:
     watchdog: Any = None  # on a worker: a parallel.Heartbeat
     # on a worker: told of each trial it ran, as the chief recorded it, and how long it took
     on_trial_done: Callable[[Any, float], None] | None = None
+    deadline: float | None = None  # when --time-budget runs out, as a time.time()
     _trial_started = 0.0
+    _fits: list[Any]  # the fits (History) of the trial under way
+    _callbacks: list[Any] = []  # the callbacks of the fit under way
+    _budget_stop: dict[str, Any] | None = None  # how the budget stopped the trial under way, if it did
 
     def on_trial_begin(self, trial: Any) -> None:
         self._trial_started = time.monotonic()
+        self._fits, self._budget_stop = [], None
         if self.watchdog is not None:
             self.watchdog.watch(trial.trial_id)
         super().on_trial_begin(trial)
@@ -108,11 +163,31 @@ class TrialRunner:
         callbacks = [*kwargs.get("callbacks", []), FailOnNonFiniteLoss()]
         if self.watchdog is not None:
             callbacks.append(StopWhenTakenBack(self.watchdog))
+        if self.deadline is not None:
+            callbacks.append(StopAtDeadline(self.deadline))
         kwargs["callbacks"] = callbacks
-        with internals.forget_custom_gradients():  # or memory grows with every trial
-            if self.folds:
-                return self._cross_validate(trial, *args, **kwargs)
-            return super().run_trial(trial, *args, **kwargs)
+        try:
+            with internals.forget_custom_gradients():  # or memory grows with every trial
+                if self.folds:
+                    return self._cross_validate(trial, *args, **kwargs)
+                return super().run_trial(trial, *args, **kwargs)
+        except BudgetReached as stop:
+            finish_logs(self._callbacks)
+            fits = [fit for fit in [*self._fits, stop.history]
+                    if finished_epochs(fit) or not isinstance(fit, keras.callbacks.History)]
+            self._budget_stop = {"epochs": finished_epochs(stop.history), "of": stop.planned}
+            if not fits:
+                raise  # nothing to score: the trial goes back to the oracle (on_trial_end)
+            return fits
+
+    def _deepcopy_callbacks(self, callbacks: list[Any]) -> list[Any]:
+        self._callbacks = super()._deepcopy_callbacks(callbacks)  # this fit's: keras-tuner adds to the list
+        return self._callbacks
+
+    def _build_and_fit_model(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
+        history = super()._build_and_fit_model(trial, *args, **kwargs)
+        self._fits.append(history)
+        return history
 
     def _cross_validate(self, trial: Any, x: Any, y: Any, **kwargs: Any) -> list[Any]:
         """Train on each fold's fit part, score on its held-out part; keras-tuner averages the histories (as
@@ -141,8 +216,13 @@ class TrialRunner:
         if self.watchdog is not None:
             self.watchdog.stop()
             taken_back = self.watchdog.taken_back
+        stop = self._budget_stop
+        if stop is not None and trial.status != "COMPLETED":  # stopped before its first epoch ended
+            trial.status, trial.message = internals.STOPPED, UNSTARTED_BY_BUDGET
+        elif stop is not None:
+            write_atomically(Path(self.get_trial_dir(trial.trial_id)) / BUDGET_FILE, json.dumps(stop) + "\n")
         if not taken_back:  # else another worker runs it now: nothing of this run is reported
-            if trial.message:
+            if trial.message and stop is None:
                 write_atomically(Path(self.get_trial_dir(trial.trial_id)) / FAILURE_FILE, trial.message.strip() + "\n")
             super().on_trial_end(trial)  # the oracle scores and records the trial here
         if self.on_trial_done is None:
@@ -193,11 +273,14 @@ def make_oracle(experiment: Any, hyperparameters: kt.HyperParameters | None) -> 
         max_consecutive_failed_trials=math.inf,
     )
     if experiment.tuner == "hyperband":
-        return ORACLES["hyperband"](max_epochs=options["max_epochs"], factor=options["factor"], **common)
-    if experiment.tuner == "bayesian":
-        return ORACLES["bayesian"](max_trials=options["max_trials"], num_initial_points=options["num_initial_points"],
-                                   alpha=options["alpha"], beta=options["beta"], **common)
-    return ORACLES[experiment.tuner](max_trials=options["max_trials"], **common)
+        oracle = ORACLES["hyperband"](max_epochs=options["max_epochs"], factor=options["factor"], **common)
+    elif experiment.tuner == "bayesian":
+        oracle = ORACLES["bayesian"](max_trials=options["max_trials"], num_initial_points=options["num_initial_points"],
+                                     alpha=options["alpha"], beta=options["beta"], **common)
+    else:
+        oracle = ORACLES[experiment.tuner](max_trials=options["max_trials"], **common)
+    oracle.defaults_first = experiment.tuner != "grid" and not experiment.run.get("no_defaults_first")
+    return oracle
 
 
 def build_tuner(

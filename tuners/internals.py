@@ -107,6 +107,9 @@ def patched() -> Iterator[None]:
 class ControlledOracle:
     """What a kerastune search needs of keras-tuner's oracles (a mixin before keras-tuner's oracle class):
 
+    - `deadline` (a `time.time()`, from --time-budget): once it has passed, no trial starts any more
+      (`budget_spent` says so), and a trial ended with status STOPPED (the budget stopped it before its first
+      epoch ended) goes back to the queue, from scratch, to run on resume.
     - `close()`: no trial starts any more, retried ones included. keras-tuner hands out trials from its retry
       queue before it checks `max_trials` (engine/oracle.py:459-472, no upstream issue), so lowering
       `max_trials` cannot stop a search that has interrupted trials to rerun.
@@ -114,6 +117,8 @@ class ControlledOracle:
       (the in-process search, or the chief, from its service's thread). It must not raise: an exception inside
       an oracle method leaves the oracle's lock held (`synchronized` has no try/finally, engine/oracle.py:104-112),
       which stalls a chief (keras-tuner issue #915).
+    - `defaults_first`: a fresh search's first trial tries the space's defaults (keras-tuner draws random values
+      from the first trial on), so that even a short search has a sound baseline.
     - who runs what, and when each worker was last heard from (`heard_from`, `silent_workers`), so that the
       chief can give the trial of a silent worker to another (`take_back`); keras-tuner keeps it assigned until
       a worker of the same id returns.
@@ -122,6 +127,9 @@ class ControlledOracle:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.closed = False
+        self.defaults_first = False
+        self.deadline: float | None = None
+        self.budget_spent = False
         self.on_trial_end: Callable[[Any, str | None, float], None] | None = None
         self.trial_started: dict[str, float] = {}  # trial id -> when its current run started (monotonic)
         self.last_heard: dict[str, float] = {}  # worker (tuner id) -> when it last called (monotonic)
@@ -130,9 +138,21 @@ class ControlledOracle:
     def close(self) -> None:
         self.closed = True
 
+    def _random_values(self) -> dict[str, Any] | None:
+        """The random values keras-tuner draws for a new trial, or the space's defaults for a fresh search's first
+        trial (`defaults_first`). Random search, Hyperband and Bayesian optimization's initial points all draw
+        here; grid search does not."""
+        if self.defaults_first and not self.trials:
+            values = default_values(self.hyperparameters)
+            if not self._duplicate(values):
+                return values
+        return super()._random_values()
+
     @kt.synchronized
     def create_trial(self, tuner_id: str) -> Any:
         self.last_heard[tuner_id] = time.monotonic()
+        if self.deadline is not None and time.time() >= self.deadline and not self.closed:
+            self.closed = self.budget_spent = True
         if self.closed and tuner_id not in self.ongoing_trials:
             self.tuner_ids.discard(tuner_id)  # as keras-tuner does for a worker it stops
             return kt.engine.trial.Trial(self.get_space(), status=STOPPED)
@@ -143,6 +163,9 @@ class ControlledOracle:
 
     @kt.synchronized
     def end_trial(self, trial: Any) -> None:
+        if trial.status == STOPPED:  # the time budget stopped it before its first epoch ended
+            self._hand_back(trial.trial_id)
+            return
         worker = self.runner_of(trial.trial_id)
         super().end_trial(trial)
         self.ended_by[trial.trial_id] = worker
@@ -174,16 +197,25 @@ class ControlledOracle:
     @kt.synchronized
     def take_back(self, worker: str) -> Any:
         """Take a silent worker's trial back: it goes to the front of the queue, from scratch. Returns it."""
-        trial = self.ongoing_trials.pop(worker, None)
+        trial = self.ongoing_trials.get(worker)
         self.tuner_ids.discard(worker)
         self.last_heard.pop(worker, None)
-        if trial is None:
-            return None
-        self.trial_started.pop(trial.trial_id, None)
-        _forget_partial_run(self, trial)
-        self._retry_queue.append(trial.trial_id)
-        self.save()
+        if trial is not None:
+            self._hand_back(trial.trial_id)
         return trial
+
+    def _hand_back(self, trial_id: str) -> None:
+        """Put a running trial back at the front of the queue, to run again from scratch (called locked)."""
+        for worker, ongoing in list(self.ongoing_trials.items()):
+            if ongoing.trial_id == trial_id:
+                del self.ongoing_trials[worker]
+        trial = self.trials[trial_id]
+        self.trial_started.pop(trial_id, None)
+        _forget_partial_run(self, trial)
+        trial.status = kt.engine.trial.TrialStatus.IDLE
+        self._retry_queue.append(trial_id)
+        self._save_trial(trial)
+        self.save()
 
 
 class RandomSearchOracle(ControlledOracle, kt.oracles.RandomSearchOracle):
@@ -200,6 +232,16 @@ class BayesianOptimizationOracle(ControlledOracle, kt.oracles.BayesianOptimizati
 
 class GridSearchOracle(ControlledOracle, kt.oracles.GridSearchOracle):
     """keras-tuner's grid search oracle, controlled."""
+
+
+def default_values(space: Any) -> dict[str, Any]:
+    """Each active hyperparameter's default (its Fixed value where pinned), as `_random_values` fills them."""
+    hps = kt.HyperParameters()
+    for hp in space.space:
+        hps.merge([hp])
+        if hps.is_active(hp):
+            hps.values[hp.name] = hp.default
+    return hps.values
 
 
 def _forget_partial_run(oracle: Any, trial: Any) -> None:

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tuners import internals
+from tuners import internals, runmode
 from tuners.config import ConfigError
 from tuners.results import SearchSummary, TrialEvent
-from tuners.runmode import OVERWRITE_IN_WORKER, threads_per_worker
+from tuners.runmode import OVERWRITE_IN_WORKER
 from tuners.search import Search
 
 ORACLE_ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
@@ -65,7 +65,8 @@ class Worker:
 
 
 class LocalWorkers:
-    """Worker processes on this machine, started with their share of the threads; none outlives us."""
+    """Worker processes on this machine, started with their share of the threads (and, with GPUs, a GPU each);
+    none outlives us."""
 
     def __init__(self, search: Search, count: int, address: tuple[str, int]):
         self.search = search
@@ -76,17 +77,12 @@ class LocalWorkers:
 
     def start(self) -> LocalWorkers:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        threads = str(threads_per_worker(self.count))
         host, port = self.address
+        gpus = runmode.visible_gpus()
         for index in range(1, self.count + 1):
             worker_id = f"worker{index}"
-            env = {
-                **os.environ,
-                "TF_NUM_INTRAOP_THREADS": threads,
-                "TF_NUM_INTEROP_THREADS": "1",
-                "OMP_NUM_THREADS": threads,
-                LOCAL_WORKER_ENV: str(os.getpid()),
-            }
+            env = {**os.environ, **runmode.worker_environment(index - 1, self.count, gpus),
+                   LOCAL_WORKER_ENV: str(os.getpid())}
             log = self.log_dir / f"{worker_id}.log"
             with open(log, "w") as out:
                 process = subprocess.Popen(
@@ -169,6 +165,8 @@ def run_chief(
                 search.check()
                 for worker in oracle.silent_workers(worker_timeout):
                     _take_back(oracle, worker, worker_timeout, notice)
+                if workers is not None and oracle.budget_spent and not oracle.ongoing_trials:
+                    break  # the deadline has passed and no worker holds a trial: no need to wait for them
                 if workers is not None:
                     for worker in workers.exited():
                         if worker.process.returncode != 0:  # 0: it was told the search is done

@@ -10,9 +10,12 @@ from typing import Any
 
 from tuners.lock import search_running
 from tuners.project import check_project_files, finished_trials, load_project
+from tuners.results import budget_stop_text, read_budget_stop
 from tuners.trials import best_epoch, read_folds, spread
 
-STATUS_ORDER = {"completed": 0, "running": 1, "interrupted": 2, "failed": 3}
+# "stopped": --time-budget stopped it at a finished epoch; it is scored there and ranked with the completed
+STATUS_ORDER = {"completed": 0, "stopped": 0, "running": 1, "interrupted": 2, "failed": 3}
+RANKED = ("completed", "stopped")
 
 
 @dataclass
@@ -20,7 +23,7 @@ class TrialRow:
     """One trial as the report shows it."""
 
     trial_id: str
-    status: str  # completed, running, interrupted (will run again on resume) or failed
+    status: str  # completed, stopped (by the time budget), running, interrupted (will run again on resume), failed
     score: float | None
     best_epoch: int | None
     duration_s: float | None
@@ -80,7 +83,7 @@ def load_report(project_dir: Path) -> Report:
     trials, spaces = [], {}
     for path, trial in zip(paths, files, strict=True):
         folds = read_folds(path.parent) if cv else None
-        row = _row(trial, durations, running, cv, folds)
+        row = _row(trial, durations, running, cv, folds, read_budget_stop(path.parent))
         row.spread = spread(folds["scores"]) if folds and row.status == "completed" else None
         trials.append(row)
         for item in trial.get("hyperparameters", {}).get("space", []):
@@ -112,25 +115,29 @@ def load_report(project_dir: Path) -> Report:
 
 
 def _row(trial: dict[str, Any], durations: dict[str, Any], running: bool, cv: int | None,
-         folds: dict[str, Any] | None) -> TrialRow:
+         folds: dict[str, Any] | None, budget_stop: dict[str, Any] | None) -> TrialRow:
     status = str(trial.get("status", "")).lower()
     if status in ("running", "idle", "invalid"):
         status = "running" if running else "interrupted"
+    elif status == "completed" and budget_stop:
+        status = "stopped"
     elif status != "completed":
         status = "failed"
     score = trial.get("score")
-    if status != "completed" or score is None or not math.isfinite(score):
+    if status not in RANKED or score is None or not math.isfinite(score):
         score = None
     best_step = trial.get("best_step")
     values = trial.get("hyperparameters", {}).get("values", {})
     message = [line.strip() for line in (trial.get("message") or "").splitlines() if line.strip()]
+    if status == "stopped":
+        message = [budget_stop_text(budget_stop) + "; scored at its best finished epoch"]
     trial_id = str(trial.get("trial_id"))
     return TrialRow(
         trial_id=trial_id,
         status=status,
         score=score,
         best_epoch=best_epoch(best_step, values, bool(cv), folds and folds["best_epochs"])
-        if status == "completed" else None,
+        if status in RANKED else None,
         duration_s=(durations.get(trial_id) or {}).get("duration_s"),
         hyperparameters={k: v for k, v in values.items() if not k.startswith("tuner/")},
         message=message[-1] if message else "",

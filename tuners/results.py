@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -12,6 +13,9 @@ from tuners.trials import best_epoch, read_folds, spread
 # A failed trial's traceback, written into its folder: keras-tuner's gRPC messages do not carry it
 # from a worker to the chief.
 FAILURE_FILE = "failure.txt"
+# How --time-budget stopped a trial that had finished epochs: {"epochs": finished, "of": planned}
+BUDGET_FILE = "stopped_by_budget.json"
+UNSTARTED_BY_BUDGET = "stopped by the time budget before its first epoch ended; a resume runs it again"
 
 
 @dataclass
@@ -27,6 +31,7 @@ class TrialResult:
     best_epoch: int | None = None  # epochs a model of this configuration trains to its best score
     fold_scores: list[float] | None = None  # under --cv: the score on each fold (`score` is their mean)
     spread: float | None = None  # under --cv: the standard deviation of the fold scores
+    budget_stop: dict[str, Any] | None = None  # {"epochs": finished, "of": planned} when --time-budget stopped it
 
     @classmethod
     def from_trial(
@@ -54,6 +59,7 @@ class TrialResult:
             if completed else None,
             fold_scores=fold_scores,
             spread=spread(fold_scores),
+            budget_stop=read_budget_stop(Path(project_dir) / f"trial_{trial.trial_id}") if project_dir else None,
         )
 
 
@@ -90,9 +96,26 @@ class SearchSummary:
     wall_time_s: float
     best_trials: list[TrialResult] = field(default_factory=list)
     time_budget_spent: bool = False  # --time-budget ran out before the planned trials did
+    stopped_by_budget: list[str] = field(default_factory=list)  # trials it stopped, scored at a finished epoch
+    to_rerun: list[str] = field(default_factory=list)  # trials a resume runs again (it stopped them sooner)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def read_budget_stop(trial_dir: Path) -> dict[str, Any] | None:
+    """How --time-budget stopped a trial ({"epochs": finished, "of": planned}), or None if it did not."""
+    try:
+        return json.loads((Path(trial_dir) / BUDGET_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def budget_stop_text(stop: dict[str, Any]) -> str:
+    """'stopped by the time budget after 3 of 10 epochs'."""
+    of = f" of {stop['of']}" if stop.get("of") else ""
+    epochs = "epoch" if stop["epochs"] == 1 and not of else "epochs"
+    return f"stopped by the time budget after {stop['epochs']}{of} {epochs}"
 
 
 def plural_trials(count: int) -> str:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import socket
+import subprocess
 from dataclasses import dataclass
 
 from tuners.config import OPTION, ConfigError
@@ -82,14 +84,45 @@ def usable_cores() -> int:
     return os.cpu_count() or 1  # macOS, Windows
 
 
+def visible_gpus() -> list[str]:
+    """The GPUs this process may use, without starting TensorFlow: those CUDA_VISIBLE_DEVICES names when it is set,
+    else those `nvidia-smi` lists (none where it is not installed)."""
+    given = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if given is not None:
+        names = [name.strip() for name in given.split(",") if name.strip()]
+        # CUDA stops at the first invalid entry; "-1" or "" hide every GPU
+        return names[:next((i for i, name in enumerate(names) if name.startswith("-")), len(names))]
+    if shutil.which("nvidia-smi") is None:
+        return []
+    try:
+        listed = subprocess.run(["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"], capture_output=True,
+                                text=True, timeout=20, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line.strip() for line in listed.splitlines() if line.strip().isdigit()]
+
+
 def default_workers() -> int:
-    """One worker per CPU core this process may use, at most four."""
-    return max(1, min(usable_cores(), 4))
+    """One worker per visible GPU; without GPUs, one per CPU core this process may use, at most four."""
+    gpus = visible_gpus()
+    return len(gpus) if gpus else max(1, min(usable_cores(), 4))
 
 
 def threads_per_worker(workers: int) -> int:
     """The CPU threads each local worker gets: the cores shared out evenly."""
     return max(1, usable_cores() // workers)
+
+
+def worker_environment(index: int, workers: int, gpus: list[str]) -> dict[str, str]:
+    """The environment a local worker (index 0..workers-1) adds to this one: its share of the CPU threads and, with
+    GPUs, one GPU of its own (shared round-robin when there are more workers than GPUs), whose memory TensorFlow
+    takes as it needs it rather than all at once, so that processes never fight over a card."""
+    threads = str(threads_per_worker(workers))
+    environment = {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": threads}
+    if gpus:
+        environment["CUDA_VISIBLE_DEVICES"] = gpus[index % len(gpus)]
+        environment["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
+    return environment
 
 
 def parse_address(text: str) -> tuple[str, int]:

@@ -5,6 +5,9 @@ processes (`tuners.parallel.run_chief`), and as a worker (`tuners.parallel.run_w
 project: `open()` takes its lock, writes the manifest and builds the tuner, whose oracle reports each trial's
 end to `trial_ended` (from the chief's service thread, in a parallel search); `check()` applies the time budget
 and the failure limit; `close()` writes the summary. The first and the last train trials (`train`).
+
+--time-budget is a deadline (a `time.time()`, recorded in the manifest for the workers): every process stops the
+trial it trains there, and the oracle starts no trial after it (factory.TrialRunner, internals.ControlledOracle).
 """
 
 from __future__ import annotations
@@ -87,10 +90,11 @@ class Search:
         self.trials_before = len(finished_trials(config.project_dir)) if self.resumed else 0
         self.planned: int | None = None  # trials in the plan, once the tuner knows
         self.summary: SearchSummary | None = None  # set when the search ends, however it ends
-        self.budget_spent = False  # set when --time-budget stopped new trials from starting
         self.error: Exception | None = None  # why the search must stop, found as a trial ended
         self.on_trial: Callable[[TrialEvent], None] | None = None
         self.started = time.monotonic()
+        # when --time-budget runs out (a time.time()): set by open(), or, in a worker, by the chief's manifest
+        self.deadline: float | None = self.experiment.run.get("deadline") if worker else None
         self.oracle: Any = None
         self.manifest: dict[str, Any] = {}
         self._lock = ProjectLock(config.project_dir)
@@ -105,8 +109,10 @@ class Search:
 
     def build_tuner(self) -> Any:
         """The keras-tuner tuner for the project (new, or reloaded to resume)."""
-        return build_tuner(self.experiment, self.hypermodel, self.project_dir, hyperparameters=self.searched_space,
-                           folds=self.split.folds)
+        tuner = build_tuner(self.experiment, self.hypermodel, self.project_dir, hyperparameters=self.searched_space,
+                            folds=self.split.folds)
+        tuner.deadline = self.deadline
+        return tuner
 
     def train(self, tuner: Any, on_epoch: Callable[[int, int], None] | None = None) -> None:
         """Run trials with `tuner` until its oracle has none left (in this process, or a worker)."""
@@ -123,6 +129,9 @@ class Search:
         leaves a project that the same command resumes.
         """
         self._lock.acquire()
+        budget = self.experiment.run.get("time_budget")
+        self.started = time.monotonic()
+        self.deadline = None if budget is None else time.time() + budget
         try:
             if self.config.overwrite and self.project_dir.is_dir():
                 discard_project(self.project_dir)
@@ -138,8 +147,8 @@ class Search:
             raise
         self.oracle = tuner.oracle
         self.oracle.on_trial_end = self.trial_ended
+        self.oracle.deadline = self.deadline
         self.on_trial = on_trial
-        self.started = time.monotonic()
         return tuner
 
     def trial_ended(self, trial: Any, worker: str | None, duration: float) -> None:
@@ -165,15 +174,15 @@ class Search:
 
     def check(self) -> None:
         """Stop the search when the last --max-consecutive-failures trials all failed, and start no new trial
-        once --time-budget is spent (the running ones finish, then the search ends with its summary)."""
+        once --time-budget is spent (the running ones stop at their next batch, then the search ends with its
+        summary)."""
         limit = self.experiment.run.get("max_consecutive_failures")
         if limit is not None and self.error is None:
             error = consecutive_failures(self.oracle, limit, self.project_dir)
             if error is not None:
                 self.stop(error)
-        budget = self.experiment.run.get("time_budget")
-        if budget is not None and not self.budget_spent and time.monotonic() - self.started >= budget:
-            self.budget_spent = True
+        if self.deadline is not None and not self.oracle.closed and time.time() >= self.deadline:
+            self.oracle.budget_spent = True
             self.oracle.close()
 
     def stop(self, error: Exception) -> None:
@@ -244,6 +253,8 @@ class Search:
     def _manifest(self) -> dict[str, Any]:
         manifest = dict(self.manifest or self.previous or {"created": now()})
         manifest.update(self.experiment.to_manifest(), versions=package_versions())
+        if self.deadline is not None:
+            manifest["run"] = {**manifest["run"], "deadline": self.deadline}
         return manifest
 
     def _summary(self, wall_time: float) -> SearchSummary:
@@ -267,7 +278,9 @@ class Search:
             failed=len(trials) - len(completed),
             planned=self.planned,
             wall_time_s=wall_time,
-            time_budget_spent=self.budget_spent,
+            time_budget_spent=oracle.budget_spent,
+            stopped_by_budget=[r.trial_id for r in map(self.result, trials) if r.budget_stop],
+            to_rerun=list(oracle._retry_queue),
             best_trials=[self.result(t) for t in best],
         )
 
