@@ -101,6 +101,7 @@ def export_project(
 
     from app.evaluator import open_project
     from data import spec_of
+    from tuners import internals
     from tuners.config import ConfigError
     from tuners.factory import FailOnNonFiniteLoss
     from tuners.noise import quiet_keras_noise
@@ -155,6 +156,7 @@ def export_project(
                        batch_size=batch_size, verbose=0, callbacks=callbacks)
     export.train_time_s = time.monotonic() - started
 
+    internals.train_one_step_per_call(model)  # saved as a model compiled by hand would be
     export.test_scores = save_and_measure(model, model_file, data)
     write_atomically(report_path(model_file), json.dumps(export.to_dict(), indent=2, default=str) + "\n")
     return export

@@ -38,6 +38,7 @@ def test_export_round_trips_through_plain_keras_load_model(finished_project: Pat
         "model = keras.saving.load_model(sys.argv[1])\n"
         "data = np.load(sys.argv[2])\n"
         "scores = model.predict(data['x_test'], verbose=0)\n"
+        "assert model.steps_per_execution == 1, model.steps_per_execution  # as a model compiled by hand\n"
         "print(float(np.mean(scores.argmax(axis=1) == data['y_test'])))\n"
     )
     loaded = subprocess.run([sys.executable, "-c", code, str(project / "best_model.keras"), str(tiny_npz)],

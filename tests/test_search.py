@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import subprocess
 import sys
 import textwrap
@@ -443,3 +444,16 @@ def test_no_defaults_first_draws_the_first_trial_too(tiny_npz: Path, tmp_path: P
     first = first_trial_values(tmp_path / "random-mlp")
     assert first != MLP_DEFAULTS and set(first) >= {"num_layers", "activation", "learning_rate"}
     assert "--no-defaults-first" not in run("grid", "--help").output  # grid search is unchanged
+
+
+@pytest.mark.parametrize("steps", [1, 3])
+def test_steps_per_execution_sets_how_often_batch_callbacks_run(steps: int, tiny_npz: Path, tmp_path: Path) -> None:
+    import user_models
+
+    user_models.BATCH_CALLS.clear()
+    result = run("random", "user_models:CountedBatches", "--data", tiny_npz, "--dir", tmp_path, "--max-trials", "1",
+                 "--epochs", "1", "--no-tensorboard", "--steps-per-execution", steps)
+    assert result.exit_code == 0, result.output
+    batches = math.ceil(333 / 64)  # 333 of the 400 training digits fit, in batches of 64
+    assert user_models.BATCH_CALLS == list(range(steps - 1, batches, steps)) + ([batches - 1] if batches % steps
+                                                                                 else [])

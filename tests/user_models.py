@@ -35,3 +35,18 @@ class SlowEpochs(KerastuneHyperModel):
                                   keras.layers.Dense(self.spec.num_classes, activation="softmax")])
         model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
         return model
+
+
+BATCH_CALLS: list[int] = []  # on_train_batch_end's batch numbers, as CountBatchCalls saw them
+
+
+class CountBatchCalls(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        BATCH_CALLS.append(batch)
+
+
+class CountedBatches(SlowEpochs):
+    """A small dense network that records when Keras calls its batch-level callback."""
+
+    def fit_hyperparameters(self, hp):
+        return {"batch_size": 64, "callbacks": [CountBatchCalls()]}

@@ -28,7 +28,8 @@ RUN = "run"  # this run of the search: recorded for its workers, and each run ch
 COMMAND = "command"  # how this command runs (data, place, parallelism, output): not recorded
 
 # --help panels, in the order they are shown
-DATA, BUDGET, SCORING, STRATEGY, PARALLEL, OUTPUT = "Data", "Budget", "Scoring", "Strategy", "Parallel", "Output"
+DATA, BUDGET, SCORING, STRATEGY, SPEED, PARALLEL, OUTPUT = ("Data", "Budget", "Scoring", "Strategy", "Speed",
+                                                            "Parallel", "Output")
 
 
 class ConfigError(ValueError):
@@ -193,6 +194,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("no_defaults_first", bool, "Draw a new search's first trial as the tuner draws the others. By default it "
            "tries the space's defaults (see `kerastune space HYPERMODEL`), so that even a short search has a sound "
            "baseline.", STRATEGY, RUN, tuners=("random", "hyperband", "bayesian"), default=False),
+    # Speed
+    Option("steps_per_execution", int, "Training batches per call from Python into TensorFlow: the same training, "
+           "with less Python per batch (the gain is largest for small batches and small models). Keras then calls "
+           "batch-level callbacks (on_train_batch_end...) once per call, after N batches; 1 calls them at every "
+           "batch.", SPEED, RUN, default=32, minimum=1, metavar="N"),
     # Parallel
     Option("workers", int, "Trials to run side by side, each in its own process with an equal share of the CPU "
            "threads and, where there are GPUs, a GPU of its own (CUDA_VISIBLE_DEVICES, memory taken as needed); 1 "

@@ -508,3 +508,13 @@ def compile_arguments(model: Any) -> dict[str, Any]:
             "install keras>=3.15,<3.16"
         )
     return dict(arguments)
+
+
+def train_one_step_per_call(model: Any) -> None:
+    """Make a trained model call into TensorFlow once per batch again, as one compiled with the default
+    `steps_per_execution=1` (Keras keeps the compile arguments a saved model reopens with in `_compile_config`)."""
+    model.steps_per_execution = 1
+    model.train_function = model.test_function = model.predict_function = None
+    config = getattr(model, "_compile_config", None)
+    if isinstance(getattr(config, "config", None), dict):
+        config.config["steps_per_execution"] = 1

@@ -15,6 +15,7 @@ from data.sources import one_line
 from data.spec import input_layers, output_layers
 from hypermodels.registry import HypermodelError
 from tuners import internals
+from tuners.config import OPTION
 
 
 class IncompatibleDataError(HypermodelError):
@@ -24,9 +25,11 @@ class IncompatibleDataError(HypermodelError):
 class PreparedHyperModel(kt.HyperModel):
     """`hypermodel`, told the data's `spec`, whose models are wrapped in the spec's input and output layers."""
 
-    def __init__(self, hypermodel: Any, spec: DataSpec) -> None:
+    def __init__(self, hypermodel: Any, spec: DataSpec,
+                 steps_per_execution: int = OPTION["steps_per_execution"].default) -> None:
         super().__init__(name=hypermodel.name, tunable=hypermodel.tunable)
         self.hypermodel = hypermodel
+        self.steps_per_execution = steps_per_execution
         self.use(spec)
 
     def use(self, spec: DataSpec) -> None:
@@ -38,7 +41,7 @@ class PreparedHyperModel(kt.HyperModel):
         self.hypermodel.declare_hyperparameters(hp)
 
     def build(self, hp: kt.HyperParameters) -> Any:
-        return wrap(self.hypermodel.build(hp), self.spec)
+        return wrap(self.hypermodel.build(hp), self.spec, self.steps_per_execution)
 
     def fit(self, hp: kt.HyperParameters, model: Any, *args: Any, **kwargs: Any) -> Any:
         return self.hypermodel.fit(hp, model, *args, **kwargs)
@@ -53,9 +56,9 @@ class PreparedHyperModel(kt.HyperModel):
         return y
 
 
-def wrap(model: Any, spec: DataSpec) -> Any:
+def wrap(model: Any, spec: DataSpec, steps_per_execution: int = 1) -> Any:
     """`model` after the spec's preprocessing layers (reshaped to the input it declares, when that differs)
-    and before its output layers, compiled as `model` was."""
+    and before its output layers, compiled as `model` was, but for `steps_per_execution` (--steps-per-execution)."""
     inputs, x = input_layers(spec)
     wanted = _declared_input(model)
     if wanted is not None and wanted != tuple(x.shape[1:]):
@@ -67,7 +70,7 @@ def wrap(model: Any, spec: DataSpec) -> Any:
         x = keras.layers.Reshape(wanted, name="to_model_input")(x)
     wrapped = keras.Model(inputs, output_layers(spec, model(x)), name="kerastune_model")
     if getattr(model, "compiled", False):
-        wrapped.compile(**internals.compile_arguments(model))
+        wrapped.compile(**{**internals.compile_arguments(model), "steps_per_execution": steps_per_execution})
     return wrapped
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import hypermodels
 from tuners import internals
-from tuners.config import ConfigError
+from tuners.config import OPTION, ConfigError
 from tuners.experiment import resolve
 from tuners.factory import build_tuner, planned_trials, search_arguments
 from tuners.lock import ProjectLock
@@ -85,6 +85,8 @@ class Search:
             worker=worker,
         )
         self.hypermodel.use(DataSpec.from_dict(self.experiment.data["spec"]))
+        steps = self.experiment.run.get("steps_per_execution")
+        self.hypermodel.steps_per_execution = steps or OPTION["steps_per_execution"].default
         self.previous = previous
         self.resumed = previous is not None
         self.trials_before = len(finished_trials(config.project_dir)) if self.resumed else 0
