@@ -293,16 +293,23 @@ def dashboard(
 def _search(tuner: str, hypermodel: str, values: dict[str, Any]) -> None:
     """Run one search command: check, announce, search with a line per trial, summarize."""
     from tuners.config import config_from_command_line
-    from tuners.runmode import run_mode
+    from tuners.runmode import WarmWorkers, run_mode
 
-    json_file, quiet, data = values["json_file"], values["quiet"], values["data"]
-    output.check_writable(json_file)
-    if quiet and values["verbose"]:
+    output.check_writable(values["json_file"])
+    if values["quiet"] and values["verbose"]:
         raise typer.BadParameter("--quiet and --verbose do not go together", param_hint="--quiet")
     config = config_from_command_line(tuner, hypermodel, values)  # option errors first, before anything slow
     role = values["role"].value if values["role"] else None
     mode = run_mode(values["workers"], values["oracle"], role, values["worker_id"], config.overwrite,
                     values["worker_timeout"])
+    # local workers start now, and import TensorFlow while this process loads the data and checks the search
+    with WarmWorkers(mode.workers if mode.kind in ("local-workers", "chief") else 0, config.project_dir) as warm:
+        _run_search(config, mode, values, warm)
+
+
+def _run_search(config: Any, mode: Any, values: dict[str, Any], warm: Any) -> None:
+    """The search of `_search`, once its options are checked: `warm` holds its local workers, started ahead."""
+    json_file, quiet, data = values["json_file"], values["quiet"], values["data"]
     import_tensorflow_quietly()
     import hypermodels
     from tuners import parallel
@@ -341,7 +348,7 @@ def _search(tuner: str, hypermodel: str, values: dict[str, Any]) -> None:
                 summary = parallel.run_chief(
                     search, mode.host, mode.port, local_workers=mode.workers, worker_timeout=mode.worker_timeout,
                     on_trial=progress.trial, on_notice=output.warn,
-                    on_listening=lambda host, port: say(f"Oracle service listening on {host}:{port}."),
+                    on_listening=lambda host, port: say(f"Oracle service listening on {host}:{port}."), warm=warm,
                 )
     except KeyboardInterrupt:
         output.say(output.interrupted(search.summary))

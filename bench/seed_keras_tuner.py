@@ -33,6 +33,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--executions-per-trial", type=int, default=1)
     parser.add_argument("--dir", default="seed-tuning")
+    parser.add_argument("--oracle-seed", type=int, default=0,
+                        help="the RandomSearch seed (0: a random one); kerastune's for --seed S is "
+                             "tuners.seeds.derived_seed(S, 'oracle'), with which both draw the same configurations")
     args = parser.parse_args()
 
     started = time.monotonic()
@@ -44,7 +47,7 @@ def main() -> None:
         objective="val_accuracy",
         max_trials=args.max_trials,
         executions_per_trial=args.executions_per_trial,
-        seed=0,
+        seed=args.oracle_seed,
         directory=args.dir,
         project_name="seed",
         overwrite=True,

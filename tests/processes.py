@@ -28,7 +28,7 @@ fits = []
 
 class Pause(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
-        if batch == 1 and not PAUSED.exists():
+        if not PAUSED.exists():  # the first call: once per --steps-per-execution batches
             PAUSED.write_text("paused")
             while not GO.exists():
                 time.sleep(0.1)

@@ -48,15 +48,13 @@ CRASHING_MODULE = textwrap.dedent(
 
 
     class DieInTraining(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            if batch == 1:
-                die()
+        def on_train_batch_end(self, batch, logs=None):  # once per --steps-per-execution batches
+            die()
 
 
     class PauseInTraining(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            if batch == 1:
-                time.sleep(600)  # until the test kills the process
+        def on_train_batch_end(self, batch, logs=None):  # once per --steps-per-execution batches
+            time.sleep(600)  # until the test kills the process
 
 
     class Net(kt.HyperModel):

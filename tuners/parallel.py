@@ -11,6 +11,7 @@ so that the trial of a worker gone silent (a lost machine, a cut network, a stop
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import signal
 import subprocess
@@ -25,7 +26,7 @@ from typing import Any
 from tuners import internals, runmode
 from tuners.config import ConfigError
 from tuners.results import SearchSummary, TrialEvent
-from tuners.runmode import OVERWRITE_IN_WORKER
+from tuners.runmode import LOCAL_WORKER_ENV, OVERWRITE_IN_WORKER, WarmWorkers
 from tuners.search import Search
 
 ORACLE_ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
@@ -34,8 +35,6 @@ IDLE_WAIT_SECONDS = 0.5  # how long a worker waits when the oracle has no trial 
 HEARTBEAT_SECONDS = 1.0  # how often a worker running a trial tells the chief it is alive
 STOP_GRACE_SECONDS = 5.0
 LOCK_WAIT_SECONDS = 10.0
-# set in a local worker's environment to the chief's process id
-LOCAL_WORKER_ENV = "KERASTUNE_CHIEF_PID"
 
 
 class WorkersFailedError(RuntimeError):
@@ -68,10 +67,11 @@ class LocalWorkers:
     """Worker processes on this machine, started with their share of the threads (and, with GPUs, a GPU each);
     none outlives us."""
 
-    def __init__(self, search: Search, count: int, address: tuple[str, int]):
+    def __init__(self, search: Search, count: int, address: tuple[str, int], warm: WarmWorkers | None = None):
         self.search = search
         self.count = count
         self.address = address
+        self.warm = warm  # processes started ahead, which have imported TensorFlow already
         self.log_dir = search.project_dir / "workers"
         self.workers: list[Worker] = []
 
@@ -81,14 +81,15 @@ class LocalWorkers:
         gpus = runmode.visible_gpus()
         for index in range(1, self.count + 1):
             worker_id = f"worker{index}"
-            env = {**os.environ, **runmode.worker_environment(index - 1, self.count, gpus),
-                   LOCAL_WORKER_ENV: str(os.getpid())}
+            command = local_worker_command(self.search, worker_id, host, port)
             log = self.log_dir / f"{worker_id}.log"
-            with open(log, "w") as out:
-                process = subprocess.Popen(
-                    local_worker_command(self.search, worker_id, host, port), env=env, stdin=subprocess.DEVNULL,
-                    stdout=out, stderr=subprocess.STDOUT,
-                )
+            process = _give_command(self.warm.take(), command, log) if self.warm else None
+            if process is None:
+                env = {**os.environ, **runmode.worker_environment(index - 1, self.count, gpus),
+                       LOCAL_WORKER_ENV: str(os.getpid())}
+                with open(log, "w") as out:
+                    process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                               stderr=subprocess.STDOUT)
             self.workers.append(Worker(worker_id, process, log))
         return self
 
@@ -117,6 +118,21 @@ class LocalWorkers:
                 worker.process.wait()
 
 
+def _give_command(process: subprocess.Popen | None, command: list[str], log: Path) -> subprocess.Popen | None:
+    """Hand a warm process (app.warm) its worker command and log file; None if there is none, or it is gone."""
+    if process is None:
+        return None
+    request = {"argv": command[command.index("app") + 1:], "log": str(log)}
+    try:
+        process.stdin.write((json.dumps(request) + "\n").encode())
+        process.stdin.close()
+    except OSError:  # it died (its stdin is a broken pipe): the caller starts a fresh process
+        process.kill()
+        process.wait()
+        return None
+    return process
+
+
 def die_with_parent() -> None:
     """In a local worker: get SIGTERM when the chief that started it dies, however it dies."""
     parent = os.environ.get(LOCAL_WORKER_ENV)
@@ -140,9 +156,10 @@ def run_chief(
     on_trial: Callable[[TrialEvent], None] | None = None,
     on_notice: Callable[[str], None] | None = None,
     on_listening: Callable[[str, int], None] | None = None,
+    warm: WarmWorkers | None = None,
 ) -> SearchSummary:
     """Serve the search's oracle on HOST:PORT (0 = any free port) and run `local_workers` worker processes
-    against it; remote workers may join. Ends when the search is done."""
+    against it (those of `warm` first); remote workers may join. Ends when the search is done."""
     notice = on_notice or (lambda message: None)
     for name in ORACLE_ENV:  # this process is the chief: keras-tuner must not make it a client
         os.environ.pop(name, None)
@@ -159,7 +176,7 @@ def run_chief(
             if on_listening:
                 on_listening(server.host, server.port)
             if local_workers:
-                workers = LocalWorkers(search, local_workers, (_connect_host(host), server.port)).start()
+                workers = LocalWorkers(search, local_workers, (_connect_host(host), server.port), warm).start()
             while True:
                 time.sleep(POLL_SECONDS)
                 search.check()

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from tuners.config import OPTION, ConfigError
 
 MIN_WORKER_TIMEOUT = 5.0  # seconds: a few of a worker's heartbeats
+# set in a local worker's environment to the chief's process id
+LOCAL_WORKER_ENV = "KERASTUNE_CHIEF_PID"
 OVERWRITE_IN_WORKER = "--overwrite is for the chief; a worker joins the chief's project as it is"
 
 
@@ -140,3 +142,40 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+class WarmWorkers:
+    """Local worker processes started ahead, as the chief starts: each imports TensorFlow (seconds) while the chief
+    loads the data and gets its search ready, then waits for its worker command (`app.warm`). A process that is
+    never given one is stopped when the block ends; one that is given one is `LocalWorkers`' to watch."""
+
+    def __init__(self, count: int, project_dir: object = "") -> None:
+        self.count = count
+        self.project_dir = str(project_dir)  # named on each command line, with the worker's id, for `ps`
+        self.processes: list[subprocess.Popen] = []
+
+    def __enter__(self) -> WarmWorkers:
+        import sys
+
+        gpus = visible_gpus()
+        for index in range(self.count):
+            env = {**os.environ, **worker_environment(index, self.count, gpus), LOCAL_WORKER_ENV: str(os.getpid())}
+            self.processes.append(subprocess.Popen(
+                [sys.executable, "-P", "-m", "app.warm", f"worker{index + 1}", self.project_dir], env=env,
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            ))
+        return self
+
+    def take(self) -> subprocess.Popen | None:
+        """A warm process still waiting for its command, or None."""
+        while self.processes:
+            process = self.processes.pop(0)
+            if process.poll() is None:
+                return process
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        for process in self.processes:  # never given a command: the search ended before its workers started
+            process.kill()
+            process.wait()
+        self.processes = []
