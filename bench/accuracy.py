@@ -41,6 +41,11 @@ SCENARIOS: dict[str, list[str]] = {
         "kerastune random mlp --data {data} --time-budget 3m --quiet",
         "kerastune export tuning/random-mlp",
     ],
+    # the same with a plan longer than the budget: the deadline ends it, stopping the trials under way
+    "deadline-3m-50-trials": [
+        "kerastune random mlp --data {data} --time-budget 3m --max-trials 50 --quiet",
+        "kerastune export tuning/random-mlp",
+    ],
     # the defaults, as a user who sets no tuning knob runs them
     "defaults": [
         "kerastune hyperband mlp --data {data} --quiet",

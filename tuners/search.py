@@ -122,11 +122,15 @@ class Search:
         x, kwargs = search_arguments(self.experiment, self.data, self.split, self.hypermodel, self.project_dir,
                                      verbose=self.config.verbose, on_epoch=on_epoch)
         # Keras and keras-tuner collect garbage at every trial (clear_session, Tuner._try_build): 0.2 s each over
-        # TensorFlow's many objects. Frozen, the objects alive now (modules, data) are no longer scanned.
+        # TensorFlow's many objects. Frozen, the objects alive now (modules, data) are not scanned again until the
+        # search ends (a notebook's later garbage is collected as before).
         gc.collect()
         gc.freeze()
-        with quiet_keras_noise():
-            tuner.search(*x, **kwargs)
+        try:
+            with quiet_keras_noise():
+                tuner.search(*x, **kwargs)
+        finally:
+            gc.unfreeze()
 
     def open(self, on_trial: Callable[[TrialEvent], None] | None = None) -> Any:
         """Take the project's lock (one writer per project), discard the old project if --overwrite, write the
