@@ -29,7 +29,8 @@ CRASHING_MODULE = textwrap.dedent(
     """
     import os
     import signal
-    
+    import time
+
     import keras
     import keras_tuner as kt
 

@@ -72,7 +72,8 @@ def test_the_deadline_stops_a_long_trial_at_its_last_finished_epoch(workers: str
 def test_a_trial_stopped_before_its_first_epoch_ended_runs_again_on_resume(tiny_npz: Path, tmp_path: Path) -> None:
     summary_file = tmp_path / "summary.json"
     args = ["random", "user_models:SlowEpochs", "--data", tiny_npz, "--dir", tmp_path, "--name", "slow",
-            "--max-trials", "1", "--epochs", "1", "--workers", "1", "--no-tensorboard", "--json", summary_file]
+            "--max-trials", "1", "--epochs", "1", "--workers", "1", "--no-tensorboard", "--json", summary_file,
+            "--steps-per-execution", "1"]  # its callback sleeps at every batch
     result = run(*args, "--time-budget", "2s")  # an epoch of 6 batches takes over 3 s
     assert result.exit_code == 0, result.output
     summary = json.loads(summary_file.read_text())
