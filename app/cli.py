@@ -310,6 +310,8 @@ def _search(tuner: str, hypermodel: str, values: dict[str, Any]) -> None:
 def _run_search(config: Any, mode: Any, values: dict[str, Any], warm: Any) -> None:
     """The search of `_search`, once its options are checked: `warm` holds its local workers, started ahead."""
     json_file, quiet, data = values["json_file"], values["quiet"], values["data"]
+    if mode.kind != "in-process":  # a chief (or worker) builds models too: it must not take a whole GPU's memory
+        os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     import_tensorflow_quietly()
     import hypermodels
     from tuners import parallel

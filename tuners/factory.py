@@ -146,6 +146,7 @@ class TrialRunner:
     # on a worker: told of each trial it ran, as the chief recorded it, and how long it took
     on_trial_done: Callable[[Any, float], None] | None = None
     deadline: float | None = None  # when --time-budget runs out, as a time.time()
+    read_deadline: Callable[[], float | None] | None = None  # on a worker: the chief's current run's deadline
     _trial_started = 0.0
     _fits: list[Any]  # the fits (History) of the trial under way
     _callbacks: list[Any] = []  # the callbacks of the fit under way
@@ -154,6 +155,8 @@ class TrialRunner:
     def on_trial_begin(self, trial: Any) -> None:
         self._trial_started = time.monotonic()
         self._fits, self._budget_stop = [], None
+        if self.read_deadline is not None:
+            self.deadline = self.read_deadline()
         if self.watchdog is not None:
             self.watchdog.watch(trial.trial_id)
         super().on_trial_begin(trial)
@@ -219,7 +222,7 @@ class TrialRunner:
         stop = self._budget_stop
         if stop is not None and trial.status != "COMPLETED":  # stopped before its first epoch ended
             trial.status, trial.message = internals.STOPPED, UNSTARTED_BY_BUDGET
-        elif stop is not None:
+        elif stop is not None and not taken_back:
             write_atomically(Path(self.get_trial_dir(trial.trial_id)) / BUDGET_FILE, json.dumps(stop) + "\n")
         if not taken_back:  # else another worker runs it now: nothing of this run is reported
             if trial.message and stop is None:
@@ -228,7 +231,9 @@ class TrialRunner:
         if self.on_trial_done is None:
             return
         recorded = trial if taken_back else self.oracle.get_trial(trial.trial_id)
-        if taken_back or recorded.status == internals.STOPPED:  # the chief ignored this run's report
+        if stop is not None and trial.status == internals.STOPPED:  # the budget stopped it before an epoch ended
+            recorded.status, recorded.message = internals.STOPPED, UNSTARTED_BY_BUDGET
+        elif taken_back or recorded.status == internals.STOPPED:  # the chief ignored this run's report
             recorded.status, recorded.message = internals.STOPPED, TAKEN_BACK
         else:
             recorded.message = recorded.message or trial.message

@@ -32,6 +32,7 @@ from keras_tuner.src.distribute import oracle_chief
 from keras_tuner.src.engine import conditions, metrics_tracking, tuner_utils
 
 from tuners.project import LOGS_NAME, write_atomically
+from tuners.results import BUDGET_FILE
 
 SUPPORTED = ((1, 4, 8), (1, 5))  # keras-tuner >= 1.4.8, < 1.5
 RUNNING, STOPPED = kt.engine.trial.TrialStatus.RUNNING, kt.engine.trial.TrialStatus.STOPPED
@@ -130,6 +131,7 @@ class ControlledOracle:
         self.defaults_first = False
         self.deadline: float | None = None
         self.budget_spent = False
+        self.unstarted_by_budget: list[str] = []  # trials the budget stopped before their first epoch, this run
         self.on_trial_end: Callable[[Any, str | None, float], None] | None = None
         self.trial_started: dict[str, float] = {}  # trial id -> when its current run started (monotonic)
         self.last_heard: dict[str, float] = {}  # worker (tuner id) -> when it last called (monotonic)
@@ -164,7 +166,9 @@ class ControlledOracle:
     @kt.synchronized
     def end_trial(self, trial: Any) -> None:
         if trial.status == STOPPED:  # the time budget stopped it before its first epoch ended
-            self._hand_back(trial.trial_id)
+            if self.runner_of(trial.trial_id) is not None:  # else it was taken back (and queued) already
+                self._hand_back(trial.trial_id)
+                self.unstarted_by_budget.append(trial.trial_id)
             return
         worker = self.runner_of(trial.trial_id)
         super().end_trial(trial)
@@ -213,7 +217,8 @@ class ControlledOracle:
         self.trial_started.pop(trial_id, None)
         _forget_partial_run(self, trial)
         trial.status = kt.engine.trial.TrialStatus.IDLE
-        self._retry_queue.append(trial_id)
+        if trial_id not in self._retry_queue:
+            self._retry_queue.append(trial_id)
         self._save_trial(trial)
         self.save()
 
@@ -249,6 +254,7 @@ def _forget_partial_run(oracle: Any, trial: Any) -> None:
     trial.metrics = metrics_tracking.MetricsTracker()
     trial.score, trial.best_step, trial.message = None, 0, None
     shutil.rmtree(Path(oracle._project_dir) / LOGS_NAME / str(trial.trial_id), ignore_errors=True)
+    (Path(oracle._project_dir) / f"trial_{trial.trial_id}" / BUDGET_FILE).unlink(missing_ok=True)
 
 
 def restart_interrupted_trials(oracle: Any) -> None:

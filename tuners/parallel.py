@@ -176,7 +176,8 @@ def run_chief(
             if on_listening:
                 on_listening(server.host, server.port)
             if local_workers:
-                workers = LocalWorkers(search, local_workers, (_connect_host(host), server.port), warm).start()
+                workers = LocalWorkers(search, local_workers, (_connect_host(host), server.port), warm)
+                workers.start()  # once assigned, so that `finally` stops the workers even if a start fails
             while True:
                 time.sleep(POLL_SECONDS)
                 search.check()

@@ -98,6 +98,7 @@ class Search:
         self.started = time.monotonic()
         # when --time-budget runs out (a time.time()): set by open(), or, in a worker, by the chief's manifest
         self.deadline: float | None = self.experiment.run.get("deadline") if worker else None
+        self.worker = worker
         self.oracle: Any = None
         self.manifest: dict[str, Any] = {}
         self._lock = ProjectLock(config.project_dir)
@@ -115,6 +116,8 @@ class Search:
         tuner = build_tuner(self.experiment, self.hypermodel, self.project_dir, hyperparameters=self.searched_space,
                             folds=self.split.folds)
         tuner.deadline = self.deadline
+        if self.worker:  # the chief may have started a new run (a resume) since: read its deadline at each trial
+            tuner.read_deadline = lambda: read_manifest(self.project_dir).get("run", {}).get("deadline")
         return tuner
 
     def train(self, tuner: Any, on_epoch: Callable[[int, int], None] | None = None) -> None:
@@ -290,8 +293,8 @@ class Search:
             planned=self.planned,
             wall_time_s=wall_time,
             time_budget_spent=oracle.budget_spent,
-            stopped_by_budget=[r.trial_id for r in map(self.result, trials) if r.budget_stop],
-            to_rerun=list(oracle._retry_queue),
+            stopped_by_budget=[r.trial_id for r in map(self.result, trials[self.trials_before:]) if r.budget_stop],
+            to_rerun=list(oracle.unstarted_by_budget),
             best_trials=[self.result(t) for t in best],
         )
 
