@@ -140,6 +140,11 @@ class ControlledOracle:
     def close(self) -> None:
         self.closed = True
 
+    def close_at_deadline(self) -> None:
+        """Close the oracle, and say that the budget is spent, once the deadline has passed."""
+        if self.deadline is not None and not self.closed and time.time() >= self.deadline:
+            self.closed = self.budget_spent = True
+
     def _random_values(self) -> dict[str, Any] | None:
         """The random values keras-tuner draws for a new trial, or the space's defaults for a fresh search's first
         trial (`defaults_first`). Random search, Hyperband and Bayesian optimization's initial points all draw
@@ -153,8 +158,7 @@ class ControlledOracle:
     @kt.synchronized
     def create_trial(self, tuner_id: str) -> Any:
         self.last_heard[tuner_id] = time.monotonic()
-        if self.deadline is not None and time.time() >= self.deadline and not self.closed:
-            self.closed = self.budget_spent = True
+        self.close_at_deadline()
         if self.closed and tuner_id not in self.ongoing_trials:
             self.tuner_ids.discard(tuner_id)  # as keras-tuner does for a worker it stops
             return kt.engine.trial.Trial(self.get_space(), status=STOPPED)

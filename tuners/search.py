@@ -195,9 +195,7 @@ class Search:
             error = consecutive_failures(self.oracle, limit, self.project_dir)
             if error is not None:
                 self.stop(error)
-        if self.deadline is not None and not self.oracle.closed and time.time() >= self.deadline:
-            self.oracle.budget_spent = True
-            self.oracle.close()
+        self.oracle.close_at_deadline()
 
     def stop(self, error: Exception) -> None:
         """Start no new trial, and end the search with `error` once the running trials are done."""
