@@ -62,7 +62,7 @@ def search(
 
     `hypermodel`: a registered name (`hypermodels.list_hypermodels()`; register your own with
     `@hypermodels.register("name")`) or a MODULE:ATTRIBUTE reference. `data`: from `load_data`, or None for the
-    data of the project it resumes (MNIST for a new one). `tuner`: random, hyperband, bayesian or grid.
+    data of the project it resumes (MNIST for a new one). `tuner`: random, hyperband, bayesian, tpe or grid.
     `options`: the search options of `kerastune TUNER --help` by their Python names (max_trials=10, epochs=5,
     fix=["batch_size=256"], time_budget="10m", ...), but for the data's (give them to `load_data`) and the
     parallel ones (a search here runs in this process). `on_trial(event)` is called as each trial ends.

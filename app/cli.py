@@ -127,6 +127,9 @@ SEARCH_COMMANDS = {
                   "kerastune hyperband mlp --max-epochs 20 --factor 3"),
     "bayesian": ("Bayesian optimization: a Gaussian process proposes the next configuration from the scores so far.",
                  "kerastune bayesian mlp --max-trials 20 --epochs 5"),
+    "tpe": ("TPE (Optuna's Tree-structured Parzen Estimator): models which values score well and which badly, and "
+            "proposes the next configuration from the first.",
+            "kerastune tpe mlp --max-trials 30 --epochs 5 --prune median"),
     "grid": ("Grid search: try every combination of the search space, in order.",
              "kerastune grid tutorial-gridsearchcv"),
 }

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tuners.report import RANKED
-from tuners.results import budget_stop_text
+from tuners.results import budget_stop_text, pruned_text
 
 WIDE = 140  # columns for tables when output is not a terminal (logs, CI)
 OTHER_DATA = " (not the data the search ran on: --allow-other-data)"
@@ -80,8 +80,9 @@ def announcement(search: Any, mode: Any) -> str:
         budget = f"{trials} of {epochs}"
     batch = "tuned batch size" if "batch_size" in names else f"batch {options['batch_size']}"
     cv = f", {options['cv']}-fold cross-validation" if options.get("cv") else ""
+    prune = f", pruning by the {options['prune']} rule" if options.get("prune") not in (None, "off") else ""
     what = (
-        f"{config.tuner} search of {config.hypermodel!r}: {budget}{cv}, {batch}, "
+        f"{config.tuner} search of {config.hypermodel!r}: {budget}{cv}{prune}, {batch}, "
         f"objective {options['objective']}, {_how(mode)}{pinned(options)}"
     )
     if search.resumed:
@@ -173,6 +174,8 @@ def trial_line(event: Any, objective: str) -> str:
         outcome = f"{objective} {score_text(trial)}"
         if trial.budget_stop:
             outcome += f" ({budget_stop_text(trial.budget_stop)})"
+    elif trial.pruned:
+        outcome = f"{pruned_text(trial.pruned)}: {objective} {score_text(trial)} so far"
     else:
         outcome = f"{trial.status.lower()}: {trial.message or 'no reason recorded'}"
     best = f"best {format_score(event.best.score)} (trial {event.best.trial_id})" if event.best else "best -"
@@ -195,10 +198,15 @@ def _trials_named(trial_ids: list[str]) -> str:
 def print_search_summary(summary: Any) -> None:
     direction = "higher" if summary.direction == "max" else "lower"
     earlier = f", {summary.trials_before} of them from earlier runs" if summary.trials_before else ""
+    pruned = f"{summary.pruned} pruned, " if summary.pruned else ""
     say(
         f"Search finished in {format_duration(summary.wall_time_s)}: {plural(summary.trials_finished, 'trial')} "
-        f"({summary.completed} completed, {summary.failed} failed{earlier})."
+        f"({summary.completed} completed, {pruned}{summary.failed} failed{earlier})."
     )
+    if summary.oversized:
+        limit = summary.options.get("max_params")
+        say(f"{plural(summary.oversized, 'configuration')} had more than --max-params {limit:,} parameters and "
+            f"{'was' if summary.oversized == 1 else 'were'} refused before training.")
     if summary.time_budget_spent:
         stopped = ""
         if summary.stopped_by_budget:
@@ -280,7 +288,8 @@ def report_rows(report: Any) -> tuple[list[str], list[list[str]]]:
     """The report as a header and rows of text, one column per hyperparameter."""
     names = [h.name for h in report.hyperparameters]
     spread = [f"spread ({report.cv} folds)"] if report.cv else []
-    header = ["rank", "trial", "status", report.objective, *spread, "best epoch", "duration (s)", *names, "reason"]
+    header = ["rank", "trial", "status", report.objective, *spread, "best epoch", "duration (s)", "params",
+              "pareto", "inference (µs)", *names, "reason"]
     rows = []
     for rank, row in enumerate(report.trials, start=1):
         rows.append([
@@ -291,6 +300,9 @@ def report_rows(report: Any) -> tuple[list[str], list[list[str]]]:
             *(["" if row.spread is None else f"{row.spread:.4g}"] if report.cv else []),
             "" if row.best_epoch is None else str(row.best_epoch),
             "" if row.duration_s is None else f"{row.duration_s:.1f}",
+            "" if row.params is None else f"{row.params:,}",
+            "yes" if row.pareto else "",
+            "" if row.inference_us is None else f"{row.inference_us:.3g}",
             *("" if name not in row.hyperparameters else format_value(row.hyperparameters[name]) for name in names),
             row.message,
         ])
@@ -320,18 +332,25 @@ def print_report(report: Any, output_format: str) -> None:
             say("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
         return
     counts = {status: sum(1 for r in report.trials if r.status == status)
-              for status in ("completed", "stopped", "failed", "running", "interrupted")}
+              for status in ("completed", "stopped", "pruned", "failed", "running", "interrupted")}
     state = "a search is running on it now" if report.running else "no search is running on it"
     say(f"{report.project_dir}: {report.tuner} search of {report.hypermodel!r}, {plural(len(report.trials), 'trial')} "
         f"({', '.join(f'{n} {s}' for s, n in counts.items() if n)}); {state}.")
     direction = "higher" if report.direction == "max" else "lower"
     table = Table(title=f"Trials by {report.objective} ({direction} is better)", title_justify="left")
-    reasons = any(row.message for row in report.trials)
-    for column in header[:6] + ["hyperparameters"] + (["reason"] if reasons else []):
+    for column in header[:6] + ["params", "hyperparameters"]:
         table.add_column(column, overflow="fold")
     for row, trial in zip(rows, report.trials, strict=True):
-        table.add_row(*row[:6], format_hyperparameters(trial.hyperparameters), *([trial.message] if reasons else []))
+        params = "" if trial.params is None else f"{trial.params:,}" + (" *" if trial.pareto else "")
+        table.add_row(*row[:6], params, format_hyperparameters(trial.hyperparameters))
     console().print(table)
+    for trial in report.trials:  # the reasons, in full, below the table
+        if trial.message:
+            say(f"trial {trial.trial_id} ({trial.status}): {trial.message}")
+    front = sorted((row for row in report.trials if row.pareto), key=lambda row: row.params)
+    if len(front) > 1:
+        say("Pareto front (*: no smaller model scored as well): " + ", ".join(
+            f"trial {row.trial_id} {row.params:,} params {format_score(row.score)}" for row in front) + ".")
 
 
 def print_models(entries: list[Any], broken: dict[str, str]) -> None:

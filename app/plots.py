@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from tuners.report import RANKED
+
 PANEL_INCHES = 3.6
 COLUMNS = 3
 
@@ -24,7 +26,7 @@ def plot_report(report: Any, path: Path) -> None:
     figure, axes = plt.subplots(rows, columns, figsize=(PANEL_INCHES * columns, PANEL_INCHES * rows), squeeze=False)
     flat = list(axes.flat)
     _best_so_far(flat[0], report)
-    scored = [row for row in report.trials if row.score is not None]
+    scored = [row for row in report.trials if row.score is not None and row.status in RANKED]  # pruned: partial
     best = scored[0] if scored else None
     for axis, hyperparameter in zip(flat[1:], report.hyperparameters, strict=False):
         _score_against(axis, hyperparameter, scored, best, report.objective)
@@ -39,7 +41,7 @@ def plot_report(report: Any, path: Path) -> None:
 def _best_so_far(axis: Any, report: Any) -> None:
     from matplotlib.ticker import MaxNLocator
 
-    scores = {row.trial_id: row.score for row in report.trials}
+    scores = {row.trial_id: row.score for row in report.trials if row.status in RANKED}
     numbers = list(range(1, len(report.end_order) + 1))
     each = [scores.get(trial_id) for trial_id in report.end_order]
     axis.scatter([n for n, s in zip(numbers, each, strict=True) if s is not None], [s for s in each if s is not None],

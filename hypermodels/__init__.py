@@ -19,7 +19,7 @@ from hypermodels.base import (
     fit_defaults,
     output_layer,
 )
-from hypermodels.pinning import parse_fixed, pinned_space
+from hypermodels.pinning import parse_configuration, parse_fixed, pinned_space
 from hypermodels.registry import (
     ENTRY_POINT_GROUP,
     DuplicateHypermodelError,
@@ -57,6 +57,7 @@ __all__ = [
     "instantiate",
     "list_hypermodels",
     "output_layer",
+    "parse_configuration",
     "parse_fixed",
     "pinned_space",
     "register",

@@ -1,4 +1,5 @@
-"""Pinning hyperparameters: `--fix NAME=VALUE` and `--only NAME` narrow a search space.
+"""Pinning hyperparameters: `--fix NAME=VALUE` and `--only NAME` narrow a search space; `--enqueue NAME=VALUE,...`
+names a configuration of it to try first.
 
 A pinned hyperparameter becomes a `Fixed` one with the same name and conditions, so the
 hypermodel's `build(hp)` and `fit(hp, ...)` get the pinned value without any change.
@@ -17,9 +18,32 @@ _TRUE = ("true", "yes", "1")
 _FALSE = ("false", "no", "0")
 
 
-def parse_fixed(space: kt.HyperParameters, texts: dict[str, str]) -> dict[str, Any]:
+def parse_fixed(space: kt.HyperParameters, texts: dict[str, str], flag: str = "--fix") -> dict[str, Any]:
     """Typed values for `--fix NAME=VALUE` texts, checked against the space's types and ranges."""
-    return {name: _parse_value(_find(space, name, "--fix"), text) for name, text in texts.items()}
+    return {name: _parse_value(_find(space, name, flag), text, flag) for name, text in texts.items()}
+
+
+def parse_configuration(space: kt.HyperParameters, texts: dict[str, str], flag: str = "--enqueue") -> dict[str, Any]:
+    """A whole configuration of `space` from NAME=VALUE texts: the named values, checked, and every other active
+    hyperparameter at its default (or its pinned value). A value for a hyperparameter that the configuration
+    switches off, or against a pinned one, is refused."""
+    for name, text in texts.items():
+        hp = _find(space, name, flag)
+        if isinstance(hp, kt.engine.hyperparameters.Fixed) and not _same(hp.value, text):
+            raise HypermodelError(f"{flag} {name}={text}: the search pins {name} to {hp.value}")
+    named = parse_fixed(space, texts, flag)
+    values = kt.HyperParameters()
+    for hp in space.space:
+        values.merge([hp])
+        if not values.is_active(hp):
+            continue
+        pinned = isinstance(hp, kt.engine.hyperparameters.Fixed)
+        values.values[hp.name] = named.get(hp.name, hp.value if pinned else hp.default)
+    unused = [name for name in named if name not in values.values]
+    if unused:
+        raise HypermodelError(f"{flag} {','.join(f'{n}={t}' for n, t in texts.items())}: {', '.join(unused)} is not "
+                              "used by this configuration (a conditional hyperparameter switched off)")
+    return dict(values.values)
 
 
 def pinned_space(space: kt.HyperParameters, fixed: dict[str, Any], only: list[str]) -> kt.HyperParameters:
@@ -53,10 +77,10 @@ def _find(space: kt.HyperParameters, name: str, flag: str) -> Any:
                           f"it has {', '.join(known)}")
 
 
-def _parse_value(hp: Any, text: str) -> Any:
+def _parse_value(hp: Any, text: str, flag: str = "--fix") -> Any:
     """The value `text` stands for in hyperparameter `hp`, or a usage error saying what it accepts."""
     types = kt.engine.hyperparameters
-    where = f"--fix {hp.name}={text}"
+    where = f"{flag} {hp.name}={text}"
     if isinstance(hp, types.Boolean):
         if text.strip().lower() in _TRUE + _FALSE:
             return text.strip().lower() in _TRUE

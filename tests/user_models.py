@@ -50,3 +50,16 @@ class CountedBatches(SlowEpochs):
 
     def fit_hyperparameters(self, hp):
         return {"batch_size": 64, "callbacks": [CountBatchCalls()]}
+
+
+class GoodOrBadRate(KerastuneHyperModel):
+    """A small dense network whose learning rate either learns (0.01) or barely moves (1e-6): a bad trial is plain
+    after its first epochs, which is what pruning is for. Its width makes the configurations distinct."""
+
+    def build(self, hp):
+        learning_rate = hp.Choice("learning_rate", [0.01, 1e-6], default=0.01)
+        model = keras.Sequential([keras.Input(self.spec.input_shape), keras.layers.Flatten(),
+                                  keras.layers.Dense(hp.Int("units", 8, 64, step=8, default=32), activation="relu"),
+                                  keras.layers.Dense(self.spec.num_classes, activation="softmax")])
+        model.compile(keras.optimizers.Adam(learning_rate), "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model

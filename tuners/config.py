@@ -16,8 +16,9 @@ from dataclasses import dataclass, field, fields, make_dataclass
 from pathlib import Path
 from typing import Any
 
-TUNER_NAMES = ("random", "hyperband", "bayesian", "grid")
-TRIAL_TUNERS = ("random", "bayesian", "grid")  # the tuners with a trial budget (--max-trials)
+TUNER_NAMES = ("random", "hyperband", "bayesian", "tpe", "grid")
+TRIAL_TUNERS = ("random", "bayesian", "tpe", "grid")  # the tuners with a trial budget (--max-trials)
+SAMPLING_TUNERS = ("random", "hyperband", "bayesian", "tpe")  # the tuners that choose trials (not grid)
 # The largest grid `grid` exhausts when no --max-trials is given.
 MAX_IMPLICIT_GRID = 1000
 
@@ -51,6 +52,12 @@ def parse_split(value: float, flag: str = "--test-split") -> int | float:
     return value
 
 
+class Prune(enum.StrEnum):
+    median = "median"
+    asha = "asha"
+    off = "off"
+
+
 class Role(enum.StrEnum):
     chief = "chief"
     worker = "worker"
@@ -77,6 +84,25 @@ def parse_fix(texts: list[str]) -> dict[str, str]:
             raise ConfigError(f"--fix: {name} is fixed twice ({fixed[name]} and {value}): keep one")
         fixed[name] = value
     return fixed
+
+
+def parse_enqueue(texts: list[str]) -> list[dict[str, str]]:
+    """`--enqueue NAME=VALUE,NAME=VALUE` texts as one {NAME: VALUE} per configuration, checked against the space
+    later."""
+    configurations = []
+    for text in texts:
+        configuration: dict[str, str] = {}
+        for part in text.split(","):
+            name, equals, value = part.partition("=")
+            name, value = name.strip(), value.strip()
+            if not equals or not name or not value:
+                raise ConfigError(f"--enqueue {text!r}: write NAME=VALUE,NAME=VALUE..., e.g. --enqueue "
+                                  "num_layers=3,learning_rate=0.002")
+            if name in configuration:
+                raise ConfigError(f"--enqueue {text!r}: {name} is given twice")
+            configuration[name] = value
+        configurations.append(configuration)
+    return configurations
 
 
 @dataclass(frozen=True)
@@ -185,15 +211,30 @@ OPTIONS: tuple[Option, ...] = (
            "training, which is seeded from (seed, trial id).", STRATEGY, EXPERIMENT, default=0, minimum=0),
     Option("factor", int, "Hyperband's reduction factor between rounds.", STRATEGY, EXPERIMENT,
            tuners=("hyperband",), default=3, minimum=2),
-    Option("num_initial_points", int, "Random trials before the Gaussian process takes over.", STRATEGY, EXPERIMENT,
-           tuners=("bayesian",), default_text="3 per hyperparameter", minimum=1),
+    Option("num_initial_points", int, "Random trials before the model of the scores (bayesian: a Gaussian process; "
+           "tpe: Optuna's TPE) takes over.", STRATEGY, EXPERIMENT, tuners=("bayesian", "tpe"),
+           default_text="bayesian: 3 per hyperparameter; tpe: 10", minimum=1),
     Option("alpha", float, "Noise level of the Gaussian process.", STRATEGY, EXPERIMENT, tuners=("bayesian",),
            default=1e-4, above=0),
     Option("beta", float, "Exploration weight of the upper-confidence-bound acquisition.", STRATEGY, EXPERIMENT,
            tuners=("bayesian",), default=2.6, minimum=0),
     Option("no_defaults_first", bool, "Draw a new search's first trial as the tuner draws the others. By default it "
            "tries the space's defaults (see `kerastune space HYPERMODEL`), so that even a short search has a sound "
-           "baseline.", STRATEGY, RUN, tuners=("random", "hyperband", "bayesian"), default=False),
+           "baseline.", STRATEGY, RUN, tuners=SAMPLING_TUNERS, default=False),
+    Option("max_params", int, "Train no model of more than N parameters (weights): a configuration above it is "
+           "refused before it trains, and the tuner draws another. Each trial records its model's parameter count, "
+           "and `report` shows the best score for each model size (the Pareto front).", STRATEGY, EXPERIMENT,
+           tuners=SAMPLING_TUNERS, default_text="no limit", minimum=1, metavar="N"),
+    Option("enqueue", list[str], "A configuration to try before the tuner chooses (repeatable, tried in order), "
+           "e.g. --enqueue num_layers=3,units_3=256. The hyperparameters it does not name take their defaults; one "
+           "already tried is skipped. The tuner learns from these trials as from its own.", STRATEGY, RUN,
+           tuners=SAMPLING_TUNERS, default=[], default_text="none", metavar="NAME=VALUE,...", parse=parse_enqueue),
+    Option("prune", Prune, "Stop hopeless trials early, after any epoch (the chief decides, for its workers too). "
+           "median: once 5 trials have completed, from epoch 3 on, stop a trial whose best score so far is worse "
+           "than the median of the completed trials at the same epoch. asha: successive halving; at epochs 1, 3, 9, "
+           "27..., keep only the best third of the trials that reached that epoch. A pruned trial is scored at its "
+           "best epoch so far, shown as pruned and never ranked, and not run again on resume.", STRATEGY,
+           EXPERIMENT, tuners=SAMPLING_TUNERS, default=Prune.off),
     # Speed
     Option("steps_per_execution", int, "Training batches per call from Python into TensorFlow: the same training, "
            "with less Python per batch (the gain is largest for small batches and small models). Keras then calls "

@@ -18,8 +18,9 @@ import keras_tuner as kt
 from tuners import internals
 from tuners.config import ConfigError
 from tuners.project import LOGS_NAME, ProjectError, write_atomically
-from tuners.results import BUDGET_FILE, FAILURE_FILE, UNSTARTED_BY_BUDGET
+from tuners.results import BUDGET_FILE, FAILURE_FILE, MODEL_SIZE_FILE, PRUNED_FILE, UNSTARTED_BY_BUDGET
 from tuners.seeds import derived_seed
+from tuners.study import make_pruner
 from tuners.trials import FOLDS_FILE
 
 # tuner name -> the keras-tuner oracle that chooses its trials
@@ -27,6 +28,7 @@ ORACLES: dict[str, type] = {
     "random": internals.RandomSearchOracle,
     "hyperband": internals.HyperbandOracle,
     "bayesian": internals.BayesianOptimizationOracle,
+    "tpe": internals.TPEOracle,
     "grid": internals.GridSearchOracle,
 }
 
@@ -103,6 +105,26 @@ def finished_epochs(history: Any) -> int:
     return int(epochs[-1]) + 1 if epochs else 0
 
 
+INFERENCE_EXAMPLES = 256  # the batch a trial's inference time per example is measured on
+
+
+def model_size(model: Any, x: Any) -> dict[str, Any]:
+    """A trained model's parameter count and its inference time per example: the best of 3 calls on a batch of
+    INFERENCE_EXAMPLES training examples, after one call that warms it up (eager, on this machine)."""
+    batch = x[:INFERENCE_EXAMPLES]
+    model(batch, training=False)
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        model(batch, training=False)
+        timings.append(time.perf_counter() - started)
+    return {"params": int(model.count_params()), "inference_us": round(min(timings) / len(batch) * 1e6, 3)}
+
+
+class TrialPruned(Exception):
+    """The oracle pruned the trial: the fits it had still to run (other folds or executions) are skipped."""
+
+
 TAKEN_BACK = "the chief gave it to another worker, having had no word from this one in time"
 
 
@@ -137,10 +159,16 @@ class TrialRunner:
     - stopped at the `deadline` of --time-budget (a `time.time()`), at the next batch: a trial with finished
       epochs is scored at its best finished one and recorded as stopped by the budget (BUDGET_FILE in its
       folder); a trial stopped before its first epoch ended goes back to the oracle (status STOPPED), which
-      runs it again on resume.
+      runs it again on resume;
+    - with --prune (`prune`: the rule), its objective reported to the oracle after each epoch: a trial the oracle
+      prunes ends after that epoch, is scored at its best epoch so far and recorded as pruned (PRUNED_FILE in its
+      folder). Epochs count on across the fits of a trial (folds, executions), so that the pruner compares each
+      trial with the others at the same fit and epoch;
+    - its model's size measured after its first fit: parameters and inference time (MODEL_SIZE_FILE).
     """
 
     seed = 0
+    prune: str | None = None  # --prune's rule; None when off
     folds: list[tuple[Any, Any]] | None = None  # under --cv: (fit indices, held-out indices) per fold
     watchdog: Any = None  # on a worker: a parallel.Heartbeat
     # on a worker: told of each trial it ran, as the chief recorded it, and how long it took
@@ -151,10 +179,14 @@ class TrialRunner:
     _fits: list[Any]  # the fits (History) of the trial under way
     _callbacks: list[Any] = []  # the callbacks of the fit under way
     _budget_stop: dict[str, Any] | None = None  # how the budget stopped the trial under way, if it did
+    _pruned: dict[str, Any] | None = None  # how the pruner stopped the trial under way, if it did
+    _epochs_per_fit = 1
+    _model: Any = None  # the model of the fit under way
+    _size: dict[str, Any] | None = None  # the trial's model's parameters and inference time (MODEL_SIZE_FILE)
 
     def on_trial_begin(self, trial: Any) -> None:
         self._trial_started = time.monotonic()
-        self._fits, self._budget_stop = [], None
+        self._fits, self._budget_stop, self._pruned, self._size = [], None, None, None
         if self.read_deadline is not None:
             self.deadline = self.read_deadline()
         if self.watchdog is not None:
@@ -174,6 +206,8 @@ class TrialRunner:
                 if self.folds:
                     return self._cross_validate(trial, *args, **kwargs)
                 return super().run_trial(trial, *args, **kwargs)
+        except TrialPruned:
+            return self._fits
         except BudgetReached as stop:
             finish_logs(self._callbacks)
             fits = [fit for fit in [*self._fits, stop.history]
@@ -188,9 +222,36 @@ class TrialRunner:
         return self._callbacks
 
     def _build_and_fit_model(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._pruned is not None:
+            raise TrialPruned()
+        self._epochs_per_fit = int(kwargs.get("epochs") or 1)
         history = super()._build_and_fit_model(trial, *args, **kwargs)
         self._fits.append(history)
+        x = args[0] if args else kwargs.get("x")
+        if self._size is None and self._model is not None and hasattr(x, "__getitem__"):
+            self._size = model_size(self._model, x)
+        self._model = None
         return history
+
+    def _try_build(self, hp: Any) -> Any:
+        self._model = super()._try_build(hp)
+        return self._model
+
+    def on_epoch_end(self, trial: Any, model: Any, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """With --prune: tell the oracle the objective after this epoch, and stop the trial if it says so."""
+        super().on_epoch_end(trial, model, epoch, logs)
+        value = (logs or {}).get(self.oracle.objective.name)
+        if self.prune is None or value is None:
+            return
+        step = len(self._fits) * self._epochs_per_fit + epoch + 1  # the epochs the trial has trained
+        planned = (len(self.folds) if self.folds else 1) * self.executions_per_trial * self._epochs_per_fit
+        if step >= planned:
+            return  # the trial's last epoch: nothing left to save by pruning it
+        told = self.oracle.update_trial(trial.trial_id, {internals.EPOCH_SCORE: float(value)}, step=step)
+        taken_back = self.watchdog is not None and self.watchdog.taken_back
+        if told.status == internals.STOPPED and not taken_back:
+            model.stop_training = True
+            self._pruned = {"epochs": step, "of": planned, "rule": self.prune}
 
     def _cross_validate(self, trial: Any, x: Any, y: Any, **kwargs: Any) -> list[Any]:
         """Train on each fold's fit part, score on its held-out part; keras-tuner averages the histories (as
@@ -224,6 +285,11 @@ class TrialRunner:
             trial.status, trial.message = internals.STOPPED, UNSTARTED_BY_BUDGET
         elif stop is not None and not taken_back:
             write_atomically(Path(self.get_trial_dir(trial.trial_id)) / BUDGET_FILE, json.dumps(stop) + "\n")
+        trial_dir = Path(self.get_trial_dir(trial.trial_id))
+        if self._pruned is not None and not taken_back:
+            write_atomically(trial_dir / PRUNED_FILE, json.dumps(self._pruned) + "\n")
+        if self._size is not None and not taken_back:
+            write_atomically(trial_dir / MODEL_SIZE_FILE, json.dumps(self._size) + "\n")
         if not taken_back:  # else another worker runs it now: nothing of this run is reported
             if trial.message and stop is None:
                 write_atomically(Path(self.get_trial_dir(trial.trial_id)) / FAILURE_FILE, trial.message.strip() + "\n")
@@ -233,7 +299,7 @@ class TrialRunner:
         recorded = trial if taken_back else self.oracle.get_trial(trial.trial_id)
         if stop is not None and trial.status == internals.STOPPED:  # the budget stopped it before an epoch ended
             recorded.status, recorded.message = internals.STOPPED, UNSTARTED_BY_BUDGET
-        elif taken_back or recorded.status == internals.STOPPED:  # the chief ignored this run's report
+        elif taken_back or (recorded.status == internals.STOPPED and self._pruned is None):  # the chief ignored it
             recorded.status, recorded.message = internals.STOPPED, TAKEN_BACK
         else:
             recorded.message = recorded.message or trial.message
@@ -282,10 +348,41 @@ def make_oracle(experiment: Any, hyperparameters: kt.HyperParameters | None) -> 
     elif experiment.tuner == "bayesian":
         oracle = ORACLES["bayesian"](max_trials=options["max_trials"], num_initial_points=options["num_initial_points"],
                                      alpha=options["alpha"], beta=options["beta"], **common)
+    elif experiment.tuner == "tpe":
+        oracle = ORACLES["tpe"](max_trials=options["max_trials"], num_initial_points=options["num_initial_points"],
+                                **common)
     else:
         oracle = ORACLES[experiment.tuner](max_trials=options["max_trials"], **common)
     oracle.defaults_first = experiment.tuner != "grid" and not experiment.run.get("no_defaults_first")
+    pruner = make_pruner(prune_rule(experiment))
+    if experiment.tuner == "tpe":
+        oracle.use_study(sampler=tpe_sampler(oracle.seed, options["num_initial_points"]), pruner=pruner)
+    elif pruner is not None:
+        oracle.use_study(pruner=pruner)
     return oracle
+
+
+TPE_INITIAL_POINTS = 10  # Optuna's default n_startup_trials
+
+
+def tpe_sampler(seed: int, num_initial_points: int | None) -> Any:
+    """Optuna's TPE sampler as `kerastune tpe` uses it: multivariate (it models the hyperparameters together, in
+    groups where some are conditional), and with the constant liar, so that parallel workers are not all sent to
+    the same promising region."""
+    import warnings
+
+    import optuna
+
+    with warnings.catch_warnings():  # multivariate, group and constant_liar are marked experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=num_initial_points or TPE_INITIAL_POINTS,
+                                          multivariate=True, group=True, constant_liar=True)
+
+
+def prune_rule(experiment: Any) -> str | None:
+    """--prune's rule, None when off."""
+    rule = experiment.options.get("prune")
+    return None if rule in (None, "off") else str(rule)
 
 
 def build_tuner(
@@ -317,6 +414,7 @@ def build_tuner(
             "it as it is: discard it with --overwrite, or use another --name"
         ) from error
     tuner.seed = experiment.seed
+    tuner.prune = prune_rule(experiment)
     tuner.folds = folds
     tuner.from_scratch = bool(folds)
     return tuner

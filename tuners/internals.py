@@ -32,10 +32,16 @@ from keras_tuner.src.distribute import oracle_chief
 from keras_tuner.src.engine import conditions, metrics_tracking, tuner_utils
 
 from tuners.project import LOGS_NAME, write_atomically
-from tuners.results import BUDGET_FILE
+from tuners.results import BUDGET_FILE, PRUNED_FILE
+from tuners.study import StudyMirror, TrialState
 
 SUPPORTED = ((1, 4, 8), (1, 5))  # keras-tuner >= 1.4.8, < 1.5
+MAX_DRAWS = 100  # how many configurations an oracle draws for a new trial before it gives up (duplicates, too big)
 RUNNING, STOPPED = kt.engine.trial.TrialStatus.RUNNING, kt.engine.trial.TrialStatus.STOPPED
+COMPLETED, FAILED = kt.engine.trial.TrialStatus.COMPLETED, kt.engine.trial.TrialStatus.FAILED
+# The metric name under which a trial reports its objective after each epoch (`update_trial`), for pruning: the
+# oracle records it in its study (not in the trial's metrics), and answers STOPPED to prune the trial.
+EPOCH_SCORE = "kerastune/epoch_score"
 
 
 class UnsupportedVersionError(RuntimeError):
@@ -118,8 +124,15 @@ class ControlledOracle:
       (the in-process search, or the chief, from its service's thread). It must not raise: an exception inside
       an oracle method leaves the oracle's lock held (`synchronized` has no try/finally, engine/oracle.py:104-112),
       which stalls a chief (keras-tuner issue #915).
-    - `defaults_first`: a fresh search's first trial tries the space's defaults (keras-tuner draws random values
-      from the first trial on), so that even a short search has a sound baseline.
+    - `enqueued` (--enqueue), then `defaults_first`: configurations tried before the tuner chooses; a fresh
+      search tries the space's defaults (keras-tuner draws random values from the first trial on), so that even a
+      short search has a sound baseline.
+    - `study` (a study.StudyMirror, with --prune or for TPE): each trial run is an Optuna trial too. A trial
+      reports its objective after each epoch through `update_trial` (metric EPOCH_SCORE, in one process or from
+      a worker through the chief's service); the oracle answers STOPPED when the pruner prunes it (keras-tuner
+      leaves this as a TODO in `Oracle.update_trial` and `OracleClient.update_trial`). A pruned trial ends with
+      status STOPPED, scored at its best epoch so far: keras-tuner ranks only COMPLETED trials. `pruned` holds
+      their ids; both are kept in `oracle.json`.
     - who runs what, and when each worker was last heard from (`heard_from`, `silent_workers`), so that the
       chief can give the trial of a silent worker to another (`take_back`); keras-tuner keeps it assigned until
       a worker of the same id returns.
@@ -129,6 +142,11 @@ class ControlledOracle:
         super().__init__(*args, **kwargs)
         self.closed = False
         self.defaults_first = False
+        self.enqueued: list[dict[str, Any]] = []  # configurations to try first (--enqueue)
+        self.max_params: int | None = None  # --max-params
+        self.count_params: Callable[[dict[str, Any]], int] | None = None  # a configuration's model's parameters
+        self.oversized: list[dict[str, Any]] = []  # configurations refused as too big: {"values", "params"}
+        self._first: list[dict[str, Any]] | None = None  # those still to try, defaults included
         self.deadline: float | None = None
         self.budget_spent = False
         self.unstarted_by_budget: list[str] = []  # trials the budget stopped before their first epoch, this run
@@ -136,6 +154,56 @@ class ControlledOracle:
         self.trial_started: dict[str, float] = {}  # trial id -> when its current run started (monotonic)
         self.last_heard: dict[str, float] = {}  # worker (tuner id) -> when it last called (monotonic)
         self.ended_by: dict[str, str | None] = {}  # trial id -> the worker whose run of it was recorded
+        self.study: StudyMirror | None = None
+        self.pruned: set[str] = set()  # trials the pruner stopped (their runs that were recorded, or are running)
+        self._saved_study: dict[str, Any] = {}  # a reloaded oracle's study notes, until the study is rebuilt
+        self._study_rebuilt = False
+
+    def use_study(self, *, sampler: Any = None, pruner: Any = None) -> None:
+        """Mirror the search in an Optuna study (for a pruner, or a sampler that chooses the trials)."""
+        self.study = StudyMirror(self.hyperparameters, self.objective.direction, sampler=sampler, pruner=pruner)
+
+    def mirror(self) -> StudyMirror | None:
+        """The study, with the trials of earlier runs added on first use (called locked)."""
+        if self.study is not None and not self._study_rebuilt:
+            self._study_rebuilt = True
+            for trial_id in self.end_order:
+                trial = self.trials.get(trial_id)
+                if trial is not None:
+                    self.study.add_finished(trial_id, trial.hyperparameters.values, self.study_state(trial),
+                                            trial.score, self._saved_study.get(trial_id))
+        if self.study is not None:
+            self.study.space = self.hyperparameters
+        return self.study
+
+    def study_state(self, trial: Any) -> TrialState:
+        if trial.status == COMPLETED:
+            return TrialState.COMPLETE
+        return TrialState.PRUNED if trial.trial_id in self.pruned else TrialState.FAIL
+
+    def get_state(self) -> dict[str, Any]:
+        state = super().get_state()
+        kept = {**self._saved_study, **(self.study.kept if self.study is not None else {})}
+        state["kerastune"] = {"pruned": sorted(self.pruned), "study": kept, "oversized": self.oversized}
+        return state
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)
+        ours = state.get("kerastune", {})
+        self.pruned = set(ours.get("pruned", []))
+        self._saved_study = dict(ours.get("study", {}))
+        self.oversized = list(ours.get("oversized", []))
+
+    @kt.synchronized
+    def update_trial(self, trial_id: str, metrics: dict[str, float], step: int = 0) -> Any:
+        if EPOCH_SCORE not in metrics:
+            return super().update_trial(trial_id, metrics, step)
+        study = self.mirror()
+        if study is not None and trial_id in self.trials and study.report(trial_id, int(step), metrics[EPOCH_SCORE]):
+            self.pruned.add(trial_id)
+        if trial_id in self.pruned:
+            return kt.engine.trial.Trial(self.get_space(), trial_id=trial_id, status=STOPPED)
+        return self.trials[trial_id]
 
     def close(self) -> None:
         self.closed = True
@@ -145,15 +213,40 @@ class ControlledOracle:
         if self.deadline is not None and not self.closed and time.time() >= self.deadline:
             self.closed = self.budget_spent = True
 
-    def _random_values(self) -> dict[str, Any] | None:
-        """The random values keras-tuner draws for a new trial, or the space's defaults for a fresh search's first
-        trial (`defaults_first`). Random search, Hyperband and Bayesian optimization's initial points all draw
-        here; grid search does not."""
-        if self.defaults_first and not self.trials:
-            values = default_values(self.hyperparameters)
+    def first_values(self) -> dict[str, Any] | None:
+        """The next configuration to try before the tuner chooses, if any is left that was not tried: those of
+        --enqueue (`enqueued`), in order, then, in a fresh search, the space's defaults (`defaults_first`)."""
+        if self._first is None:
+            self._first = [*self.enqueued]
+            if self.defaults_first and not self.trials:
+                self._first.append(default_values(self.hyperparameters))
+        while self._first:
+            values = self._first.pop(0)
             if not self._duplicate(values):
                 return values
-        return super()._random_values()
+        return None
+
+    def small_enough(self, values: dict[str, Any]) -> bool:
+        """Whether a configuration's model is within --max-params (`max_params`, counted by `count_params`). One
+        that is not is recorded in `oversized`, and marked as tried, so that no draw proposes it again."""
+        if self.max_params is None or self.count_params is None:
+            return True
+        params = self.count_params(values)
+        if params <= self.max_params:
+            return True
+        self.oversized.append({"values": dict(values), "params": int(params)})
+        self._tried_so_far.add(self._compute_values_hash(values))
+        return False
+
+    def _random_values(self) -> dict[str, Any] | None:
+        """The random values keras-tuner draws for a new trial, after the configurations to try first
+        (`first_values`), and within --max-params. Random search, Hyperband and Bayesian optimization's initial
+        points all draw here; grid search does not."""
+        for _ in range(MAX_DRAWS):
+            values = self.first_values() or super()._random_values()
+            if values is None or self.small_enough(values):
+                return values
+        return None
 
     @kt.synchronized
     def create_trial(self, tuner_id: str) -> Any:
@@ -162,20 +255,34 @@ class ControlledOracle:
         if self.closed and tuner_id not in self.ongoing_trials:
             self.tuner_ids.discard(tuner_id)  # as keras-tuner does for a worker it stops
             return kt.engine.trial.Trial(self.get_space(), status=STOPPED)
+        study = self.mirror()
         trial = super().create_trial(tuner_id)
         if trial.status == RUNNING:
             self.trial_started.setdefault(trial.trial_id, time.monotonic())
+            if study is not None:
+                study.start(trial.trial_id, trial.hyperparameters.values)
         return trial
 
     @kt.synchronized
     def end_trial(self, trial: Any) -> None:
-        if trial.status == STOPPED:  # the time budget stopped it before its first epoch ended
+        pruned = trial.trial_id in self.pruned and trial.status == COMPLETED
+        if pruned:
+            trial.status = STOPPED  # ranked by nobody, and not run again
+        elif trial.status == STOPPED:  # the time budget stopped it before its first epoch ended
             if self.runner_of(trial.trial_id) is not None:  # else it was taken back (and queued) already
                 self._hand_back(trial.trial_id)
                 self.unstarted_by_budget.append(trial.trial_id)
             return
         worker = self.runner_of(trial.trial_id)
+        study = self.mirror()
         super().end_trial(trial)
+        recorded = self.trials[trial.trial_id]
+        if pruned:
+            self.score_trial(recorded)  # its best epoch so far
+            self._save_trial(recorded)
+            self.save()
+        if study is not None:
+            study.finish(trial.trial_id, self.study_state(recorded), recorded.score)
         self.ended_by[trial.trial_id] = worker
         started = self.trial_started.pop(trial.trial_id, None)
         if self.on_trial_end is not None:
@@ -219,6 +326,8 @@ class ControlledOracle:
                 del self.ongoing_trials[worker]
         trial = self.trials[trial_id]
         self.trial_started.pop(trial_id, None)
+        if self.study is not None:
+            self.study.drop(trial_id)
         _forget_partial_run(self, trial)
         trial.status = kt.engine.trial.TrialStatus.IDLE
         if trial_id not in self._retry_queue:
@@ -236,7 +345,68 @@ class HyperbandOracle(ControlledOracle, kt.oracles.HyperbandOracle):
 
 
 class BayesianOptimizationOracle(ControlledOracle, kt.oracles.BayesianOptimizationOracle):
-    """keras-tuner's Bayesian optimization oracle, controlled."""
+    """keras-tuner's Bayesian optimization oracle, controlled. Its Gaussian process learns from the completed
+    trials only: keras-tuner's `_vectorize_trials` scores a trial that is neither completed, failed nor running
+    (a pruned one, or one waiting to rerun) with the previous trial's score, or fails on it (bayesian.py:230-272,
+    no upstream issue)."""
+
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
+        while first := self.first_values():  # past the initial points too
+            if self.small_enough(first):
+                return {"status": RUNNING, "values": first}
+        response = super().populate_space(trial_id)
+        if response["status"] == RUNNING and not self.small_enough(response["values"]):
+            return self._random_populate_space()  # the Gaussian process proposes a model too big: draw one
+        return response
+
+    def _vectorize_trials(self) -> Any:
+        all_trials = self.trials
+        running = set(self.ongoing_trials.values())
+        self.trials = {trial_id: trial for trial_id, trial in all_trials.items()
+                       if trial in running or trial.status in (COMPLETED, FAILED, "INVALID")}
+        try:
+            return super()._vectorize_trials()
+        finally:
+            self.trials = all_trials
+
+
+class TPEOracle(ControlledOracle, kt.Oracle):
+    """Optuna's TPE sampler behind a keras-tuner oracle (keras-tuner issues #3 and #555): each new trial's values
+    are asked of the study's sampler, which learns from every trial the oracle ends (completed, pruned, failed).
+    Conditional hyperparameters are asked only where active (Optuna's define-by-run). A configuration already
+    tried is not trained again: the sampler is told its known outcome and asked again."""
+
+    def __init__(self, *, num_initial_points: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.num_initial_points = num_initial_points
+
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
+        study = self.mirror()
+        while first := self.first_values():
+            if self.small_enough(first):
+                study.enqueue(first)
+                break
+        for _ in range(MAX_DRAWS):
+            values = study.ask(trial_id)
+            if self._duplicate(values):
+                self._tell_known_outcome(trial_id, values)
+            elif self.small_enough(values):
+                return {"status": RUNNING, "values": values}
+            else:  # too big: the sampler learns nothing from it, and is asked again
+                study.drop(trial_id)
+        return {"status": STOPPED, "values": None}
+
+    def _tell_known_outcome(self, trial_id: str, values: dict[str, Any]) -> None:
+        """Tell the sampler the outcome of a configuration it proposes again: that of the trial that tried it, if
+        that one has ended; else (running, or refused as too big) it fails."""
+        key = self._compute_values_hash(values)
+        same = next((t for t in self.trials.values() if self._compute_values_hash(t.hyperparameters.values) == key),
+                    None)
+        if same is None or same.trial_id not in self.end_order:
+            self.study.drop(trial_id)
+        else:
+            self.study.finish(trial_id, self.study_state(same), same.score)
+            self.study.kept.pop(trial_id, None)
 
 
 class GridSearchOracle(ControlledOracle, kt.oracles.GridSearchOracle):
@@ -257,8 +427,10 @@ def _forget_partial_run(oracle: Any, trial: Any) -> None:
     """Drop what a cut-short run of a trial recorded (metrics, score, TensorBoard logs): it runs again from scratch."""
     trial.metrics = metrics_tracking.MetricsTracker()
     trial.score, trial.best_step, trial.message = None, 0, None
+    oracle.pruned.discard(trial.trial_id)
     shutil.rmtree(Path(oracle._project_dir) / LOGS_NAME / str(trial.trial_id), ignore_errors=True)
-    (Path(oracle._project_dir) / f"trial_{trial.trial_id}" / BUDGET_FILE).unlink(missing_ok=True)
+    for name in (BUDGET_FILE, PRUNED_FILE):
+        (Path(oracle._project_dir) / f"trial_{trial.trial_id}" / name).unlink(missing_ok=True)
 
 
 def restart_interrupted_trials(oracle: Any) -> None:

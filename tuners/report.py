@@ -10,11 +10,12 @@ from typing import Any
 
 from tuners.lock import search_running
 from tuners.project import check_project_files, finished_trials, load_project
-from tuners.results import budget_stop_text, read_budget_stop
+from tuners.results import BUDGET_FILE, PRUNED_FILE, budget_stop_text, model_size_of, pruned_text, read_marker
 from tuners.trials import best_epoch, read_folds, spread
 
-# "stopped": --time-budget stopped it at a finished epoch; it is scored there and ranked with the completed
-STATUS_ORDER = {"completed": 0, "stopped": 0, "running": 1, "interrupted": 2, "failed": 3}
+# "stopped": --time-budget stopped it at a finished epoch; it is scored there and ranked with the completed.
+# "pruned": --prune stopped it; its score so far is shown, but it is not ranked.
+STATUS_ORDER = {"completed": 0, "stopped": 0, "pruned": 1, "running": 2, "interrupted": 3, "failed": 4}
 RANKED = ("completed", "stopped")
 
 
@@ -23,13 +24,16 @@ class TrialRow:
     """One trial as the report shows it."""
 
     trial_id: str
-    status: str  # completed, stopped (by the time budget), running, interrupted (will run again on resume), failed
+    status: str  # completed, stopped (by the time budget), pruned, running, interrupted (runs again on resume), failed
     score: float | None
     best_epoch: int | None
     duration_s: float | None
     hyperparameters: dict[str, Any]
     message: str = ""
     spread: float | None = None  # under --cv: standard deviation of the fold scores
+    params: int | None = None  # its model's parameter count
+    inference_us: float | None = None  # its model's inference time per example, in microseconds
+    pareto: bool = False  # on the Pareto front of score against parameters: no smaller model scored as well
 
 
 @dataclass
@@ -57,7 +61,7 @@ class Report:
 
     def best_so_far(self) -> list[float | None]:
         """The best score after each finished trial, in the order they finished."""
-        scores = {row.trial_id: row.score for row in self.trials}
+        scores = {row.trial_id: row.score for row in self.trials if row.status in RANKED}
         best: float | None = None
         curve = []
         for trial_id in self.end_order:
@@ -83,8 +87,11 @@ def load_report(project_dir: Path) -> Report:
     trials, spaces = [], {}
     for path, trial in zip(paths, files, strict=True):
         folds = read_folds(path.parent) if cv else None
-        row = _row(trial, durations, running, cv, folds, read_budget_stop(path.parent))
+        row = _row(trial, durations, running, cv, folds, read_marker(path.parent, BUDGET_FILE),
+                   read_marker(path.parent, PRUNED_FILE))
         row.spread = spread(folds["scores"]) if folds and row.status == "completed" else None
+        size = model_size_of(path.parent)
+        row.params, row.inference_us = size["params"], size["inference_us"]
         trials.append(row)
         for item in trial.get("hyperparameters", {}).get("space", []):
             config = item.get("config", {})
@@ -96,6 +103,7 @@ def load_report(project_dir: Path) -> Report:
     sign = -1 if direction == "max" else 1
     trials.sort(key=lambda r: (STATUS_ORDER[r.status], sign * r.score if r.score is not None else math.inf,
                                _numeric_id(r.trial_id)))
+    mark_pareto_front(trials, direction)
     order = [row["name"] for row in manifest.get("space", [])]
     for row in trials:  # in the order of the search space, as the search's summary shows them
         row.hyperparameters = dict(sorted(row.hyperparameters.items(),
@@ -114,30 +122,46 @@ def load_report(project_dir: Path) -> Report:
     )
 
 
+def mark_pareto_front(rows: list[TrialRow], direction: str) -> None:
+    """Mark the ranked trials that no other beats on both counts: a better score with as few parameters, or as
+    good a score with fewer (the trade-off between score and model size)."""
+    sign = 1 if direction == "max" else -1
+    sized = sorted((row for row in rows if row.status in RANKED and row.score is not None and row.params is not None),
+                   key=lambda row: (row.params, -sign * row.score))
+    best: float | None = None
+    for row in sized:
+        if best is None or sign * row.score > sign * best:
+            row.pareto, best = True, row.score
+
+
 def _row(trial: dict[str, Any], durations: dict[str, Any], running: bool, cv: int | None,
-         folds: dict[str, Any] | None, budget_stop: dict[str, Any] | None) -> TrialRow:
+         folds: dict[str, Any] | None, budget_stop: dict[str, Any] | None, pruned: dict[str, Any] | None) -> TrialRow:
     status = str(trial.get("status", "")).lower()
     if status in ("running", "idle", "invalid"):
         status = "running" if running else "interrupted"
     elif status == "completed" and budget_stop:
         status = "stopped"
+    elif status == "stopped" and pruned:
+        status = "pruned"
     elif status != "completed":
         status = "failed"
     score = trial.get("score")
-    if status not in RANKED or score is None or not math.isfinite(score):
+    if status not in (*RANKED, "pruned") or score is None or not math.isfinite(score):
         score = None
     best_step = trial.get("best_step")
     values = trial.get("hyperparameters", {}).get("values", {})
     message = [line.strip() for line in (trial.get("message") or "").splitlines() if line.strip()]
     if status == "stopped":
         message = [budget_stop_text(budget_stop) + "; scored at its best finished epoch"]
+    elif status == "pruned":
+        message = [pruned_text(pruned) + "; its best score so far"]
     trial_id = str(trial.get("trial_id"))
     return TrialRow(
         trial_id=trial_id,
         status=status,
         score=score,
         best_epoch=best_epoch(best_step, values, bool(cv), folds and folds["best_epochs"])
-        if status in RANKED else None,
+        if status in (*RANKED, "pruned") else None,
         duration_s=(durations.get(trial_id) or {}).get("duration_s"),
         hyperparameters={k: v for k, v in values.items() if not k.startswith("tuner/")},
         message=message[-1] if message else "",

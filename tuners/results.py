@@ -15,6 +15,10 @@ from tuners.trials import best_epoch, read_folds, spread
 FAILURE_FILE = "failure.txt"
 # How --time-budget stopped a trial that had finished epochs: {"epochs": finished, "of": planned}
 BUDGET_FILE = "stopped_by_budget.json"
+# A trial's model: {"params": parameter count, "inference_us": inference time per example, in microseconds}
+MODEL_SIZE_FILE = "model_size.json"
+# How --prune stopped a trial: {"epochs": finished, "of": planned, "rule": "median" or "asha"}
+PRUNED_FILE = "pruned.json"
 UNSTARTED_BY_BUDGET = "stopped by the time budget before its first epoch ended; a resume runs it again"
 
 
@@ -32,6 +36,9 @@ class TrialResult:
     fold_scores: list[float] | None = None  # under --cv: the score on each fold (`score` is their mean)
     spread: float | None = None  # under --cv: the standard deviation of the fold scores
     budget_stop: dict[str, Any] | None = None  # {"epochs": finished, "of": planned} when --time-budget stopped it
+    pruned: dict[str, Any] | None = None  # {"epochs": finished, "of": planned, "rule": ...} when --prune stopped it
+    params: int | None = None  # its model's parameter count
+    inference_us: float | None = None  # its model's inference time per example (microseconds, this machine)
 
     @classmethod
     def from_trial(
@@ -46,6 +53,8 @@ class TrialResult:
         values = {n: active[n] for n in names if n in active and not n.startswith("tuner/")}
         score = trial.score if trial.score is not None and math.isfinite(trial.score) else None
         completed = str(trial.status) == "COMPLETED"
+        trial_dir = Path(project_dir) / f"trial_{trial.trial_id}" if project_dir else None
+        pruned = read_marker(trial_dir, PRUNED_FILE) if trial_dir and str(trial.status) == "STOPPED" else None
         folds = read_folds(Path(project_dir) / f"trial_{trial.trial_id}") if cv and project_dir and completed else None
         fold_scores = folds["scores"] if folds else None
         return cls(
@@ -56,10 +65,12 @@ class TrialResult:
             best_step=trial.best_step,
             message=last_line(trial.message),
             best_epoch=best_epoch(trial.best_step, active, bool(cv), folds and folds["best_epochs"])
-            if completed else None,
+            if completed or pruned else None,
             fold_scores=fold_scores,
             spread=spread(fold_scores),
-            budget_stop=read_budget_stop(Path(project_dir) / f"trial_{trial.trial_id}") if project_dir else None,
+            budget_stop=read_marker(trial_dir, BUDGET_FILE) if trial_dir else None,
+            pruned=pruned,
+            **model_size_of(trial_dir),
         )
 
 
@@ -97,18 +108,31 @@ class SearchSummary:
     best_trials: list[TrialResult] = field(default_factory=list)
     time_budget_spent: bool = False  # --time-budget ran out before the planned trials did
     stopped_by_budget: list[str] = field(default_factory=list)  # trials it stopped, scored at a finished epoch
+    pruned: int = 0  # trials --prune stopped (in the project)
+    oversized: int = 0  # configurations --max-params refused before they trained (in the project)
     to_rerun: list[str] = field(default_factory=list)  # trials a resume runs again (it stopped them sooner)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def read_budget_stop(trial_dir: Path) -> dict[str, Any] | None:
-    """How --time-budget stopped a trial ({"epochs": finished, "of": planned}), or None if it did not."""
+def read_marker(trial_dir: Path, name: str) -> dict[str, Any] | None:
+    """How --time-budget (BUDGET_FILE) or --prune (PRUNED_FILE) stopped a trial, or None if it did not."""
     try:
-        return json.loads((Path(trial_dir) / BUDGET_FILE).read_text())
+        return json.loads((Path(trial_dir) / name).read_text())
     except (OSError, ValueError):
         return None
+
+
+def model_size_of(trial_dir: Path | None) -> dict[str, Any]:
+    """{"params": ..., "inference_us": ...} of a trial's model, as recorded in its folder (None where not)."""
+    size = read_marker(trial_dir, MODEL_SIZE_FILE) if trial_dir else None
+    return {"params": (size or {}).get("params"), "inference_us": (size or {}).get("inference_us")}
+
+
+def pruned_text(pruned: dict[str, Any]) -> str:
+    """'pruned after 3 of 10 epochs (median rule)'."""
+    return f"pruned after {pruned['epochs']} of {pruned['of']} epochs ({pruned['rule']} rule)"
 
 
 def budget_stop_text(stop: dict[str, Any]) -> str:

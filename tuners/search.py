@@ -86,6 +86,9 @@ class Search:
             worker=worker,
         )
         self.hypermodel.use(DataSpec.from_dict(self.experiment.data["spec"]))
+        # --enqueue's configurations, whole and checked against the space searched
+        self.enqueued = [hypermodels.parse_configuration(self.searched_space, texts)
+                         for texts in self.experiment.run.get("enqueue") or []]
         steps = self.experiment.run.get("steps_per_execution")
         self.hypermodel.steps_per_execution = steps or OPTION["steps_per_execution"].default
         self.previous = previous
@@ -99,6 +102,7 @@ class Search:
         # when --time-budget runs out (a time.time()): set by open(), or, in a worker, by the chief's manifest
         self.deadline: float | None = self.experiment.run.get("deadline") if worker else None
         self.worker = worker
+        self.in_process = False  # set by `run`: trials are trained in this process, not by workers
         self.oracle: Any = None
         self.manifest: dict[str, Any] = {}
         self._lock = ProjectLock(config.project_dir)
@@ -119,6 +123,12 @@ class Search:
         if self.worker:  # the chief may have started a new run (a resume) since: read its deadline at each trial
             tuner.read_deadline = lambda: read_manifest(self.project_dir).get("run", {}).get("deadline")
         return tuner
+
+    def count_params(self, values: dict[str, Any]) -> int:
+        """The parameters of the model a configuration builds (its preprocessing included, as exported)."""
+        hps = self.searched_space.copy()
+        hps.values = dict(values)
+        return int(self.hypermodel.build(hps).count_params())
 
     def train(self, tuner: Any, on_epoch: Callable[[int, int], None] | None = None) -> None:
         """Run trials with `tuner` until its oracle has none left (in this process, or a worker)."""
@@ -162,6 +172,9 @@ class Search:
         self.oracle = tuner.oracle
         self.oracle.on_trial_end = self.trial_ended
         self.oracle.deadline = self.deadline
+        self.oracle.enqueued = self.enqueued
+        self.oracle.max_params = self.options.get("max_params")
+        self.oracle.count_params = self.count_params
         self.on_trial = on_trial
         return tuner
 
@@ -172,6 +185,7 @@ class Search:
         failure here stops the search, and `close` raises it.
         """
         try:
+            worker = None if self.in_process else worker  # keras-tuner names the one tuner of a process "tuner0"
             event = self.event(trial, len(self.oracle.end_order), duration, worker)
             if event.trial.status != "COMPLETED" and not event.trial.message:
                 event.trial.message = failure_reason(self.project_dir, trial)
@@ -237,6 +251,7 @@ class Search:
 
         `on_trial(event)` is called as each trial ends, `on_epoch(epoch, epochs)` as each epoch does.
         """
+        self.in_process = True
         with internals.patched():
             tuner = self.open(on_trial)
             try:
@@ -273,6 +288,7 @@ class Search:
         oracle = self.oracle
         trials = [oracle.trials[i] for i in oracle.end_order if i in oracle.trials]
         completed = [t for t in trials if str(t.status) == "COMPLETED"]
+        pruned = [t for t in trials if str(t.status) == "STOPPED"]
         best = [t for t in oracle.get_best_trials(TOP_TRIALS) if str(t.status) == "COMPLETED"]
         experiment = self.experiment.to_manifest()
         return SearchSummary(
@@ -287,7 +303,9 @@ class Search:
             trials_before=self.trials_before,
             trials_finished=len(trials),
             completed=len(completed),
-            failed=len(trials) - len(completed),
+            failed=len(trials) - len(completed) - len(pruned),
+            pruned=len(pruned),
+            oversized=len(oracle.oversized),
             planned=self.planned,
             wall_time_s=wall_time,
             time_budget_spent=oracle.budget_spent,

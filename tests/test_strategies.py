@@ -1,0 +1,234 @@
+"""Search strategies beyond keras-tuner's: pruning (--prune median|asha, Optuna's pruners behind the oracle) and
+TPE (`kerastune tpe`, Optuna's sampler behind a keras-tuner oracle)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import app
+
+GOOD_OR_BAD = "tests.user_models:GoodOrBadRate"
+
+
+def run(*args: object):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def trial_files(project: Path) -> dict[str, dict]:
+    return {path.parent.name.removeprefix("trial_"): json.loads(path.read_text())
+            for path in project.glob("trial_*/trial.json")}
+
+
+def logged_epochs(project: Path, trial_id: str) -> int:
+    """The epochs a trial's TensorBoard log holds."""
+    from tensorboard.backend.event_processing import event_accumulator
+
+    log = event_accumulator.EventAccumulator(str(project / "logs" / trial_id / "execution0" / "validation"),
+                                             size_guidance={event_accumulator.TENSORS: 0})
+    log.Reload()
+    return len(log.Tensors("epoch_accuracy"))
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_median_pruning_stops_the_bad_trials_and_never_ranks_them(workers: str, tiny_npz: Path,
+                                                                     tmp_path: Path) -> None:
+    project = tmp_path / "random-prune"
+    result = run("random", GOOD_OR_BAD, "--data", tiny_npz, "--dir", tmp_path, "--name", project.name,
+                 "--max-trials", 10, "--epochs", 4, "--prune", "median", "--workers", workers,
+                 "--json", tmp_path / "summary.json")
+    assert result.exit_code == 0, result.output
+    assert "pruning by the median rule" in result.output
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    files = trial_files(project)
+    pruned = {t for t, f in files.items() if f["status"] == "STOPPED"}
+    assert pruned and summary["pruned"] == len(pruned)
+    assert summary["completed"] + summary["pruned"] + summary["failed"] == 10
+    for trial_id in pruned:
+        marker = json.loads((project / f"trial_{trial_id}" / "pruned.json").read_text())
+        # not before the median rule's warm-up (epoch 3), and not to the end
+        assert marker["rule"] == "median" and 3 <= marker["epochs"] < 4 == marker["of"]
+        assert logged_epochs(project, trial_id) == marker["epochs"]  # TensorBoard has the epochs it trained
+        assert files[trial_id]["score"] is not None  # its best score so far
+        assert f"trial {trial_id}" in result.output and f"pruned after {marker['epochs']} of 4 epochs" in result.output
+    best = {t["trial_id"] for t in summary["best_trials"]}
+    assert best and not best & pruned
+    best_score = max(t["score"] for t in summary["best_trials"])
+    assert all(files[t]["score"] < best_score for t in pruned)
+    # the trials that barely learn are pruned once the median rule's warm-up (5 completed trials) is over
+    order = json.loads((project / "oracle.json").read_text())["end_order"]
+    hopeless = [t for t in order if files[t]["hyperparameters"]["values"]["learning_rate"] == 1e-6]
+    assert set(hopeless) & pruned
+    if workers == "1":  # in one process, trials end in the order they start
+        assert all(t in pruned for t in hopeless if order.index(t) >= 5)
+
+    report = run("report", project, "--format", "json")
+    rows = {row["trial_id"]: row for row in json.loads(report.output)["trials"]}
+    assert {t for t, row in rows.items() if row["status"] == "pruned"} == pruned
+    assert all("pruned after" in rows[t]["message"] for t in pruned)
+
+    # a resume with a larger plan runs new trials only: the pruned ones are not run again
+    again = run("random", GOOD_OR_BAD, "--data", tiny_npz, "--dir", tmp_path, "--name", project.name,
+                "--max-trials", 12, "--workers", "1", "--json", tmp_path / "again.json")
+    assert again.exit_code == 0, again.output
+    assert json.loads((tmp_path / "again.json").read_text())["trials_finished"] == 12
+    for trial_id in pruned:
+        assert trial_files(project)[trial_id] == files[trial_id]
+
+
+@pytest.mark.timeout(240)
+def test_asha_prunes_at_its_rungs_and_bayesian_learns_around_pruned_trials(tiny_npz: Path, tmp_path: Path) -> None:
+    result = run("bayesian", GOOD_OR_BAD, "--data", tiny_npz, "--dir", tmp_path, "--max-trials", 8, "--epochs", 3,
+                 "--num-initial-points", 2, "--prune", "asha", "--workers", "1", "--json", tmp_path / "s.json")
+    assert result.exit_code == 0, result.output
+    files = trial_files(tmp_path / "bayesian-tests.user_models-GoodOrBadRate")
+    markers = [json.loads(p.read_text()) for p in tmp_path.glob("*/trial_*/pruned.json")]
+    assert markers and all(m["epochs"] in (1,) for m in markers)  # rungs at epochs 1, 3: the last is the end
+    assert len(files) == 8
+
+
+@pytest.mark.timeout(240)
+def test_tpe_searches_a_conditional_space_and_resumes(tiny_npz: Path, tmp_path: Path) -> None:
+    project = tmp_path / "tpe-mlp"
+    first = run("tpe", "mlp", "--data", tiny_npz, "--dir", tmp_path, "--max-trials", 5, "--epochs", 1,
+                "--num-initial-points", 3, "--fix", "batch_size=128", "--workers", "1")
+    assert first.exit_code == 0, first.output
+    before = trial_files(project)
+    resumed = run("tpe", "mlp", "--data", tiny_npz, "--dir", tmp_path, "--max-trials", 8, "--workers", "1",
+                  "--json", tmp_path / "s.json")
+    assert resumed.exit_code == 0, resumed.output
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["trials_before"] == 5 and summary["trials_finished"] == 8 == summary["completed"]
+    files = trial_files(project)
+    for trial_id, file in before.items():
+        assert files[trial_id] == file  # the earlier trials are kept as they were, not run again
+    configurations = set()
+    for file in files.values():
+        values = file["hyperparameters"]["values"]
+        layers = values["num_layers"]
+        assert {f"units_{n}" for n in range(1, 5) if f"units_{n}" in values} == {f"units_{n}" for n in
+                                                                                  range(1, layers + 1)}
+        assert all(values[f"units_{n}"] in (32, 64, 128, 256, 512, 1024) for n in range(1, layers + 1))
+        assert round(values["dropout"], 6) in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+        assert 1e-4 <= values["learning_rate"] <= 1e-2 and values["batch_size"] == 128
+        configurations.add(json.dumps(values, sort_keys=True))
+    assert len(configurations) == 8
+    # the first trial tries the space's defaults
+    assert files["0"]["hyperparameters"]["values"]["num_layers"] == 2
+    state = json.loads((project / "oracle.json").read_text())["kerastune"]
+    assert set(state["study"]) == set(files)  # every trial is in the study the sampler learns from
+
+
+def test_keras_tuner_hyperparameters_map_to_optuna_distributions() -> None:
+    import keras_tuner as kt
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    from tuners.study import distribution, fits, on_grid
+
+    hp = kt.HyperParameters()
+    hp.Int("units", 32, 1024, step=2, sampling="log")
+    hp.Int("layers", 1, 9, step=2)
+    hp.Float("dropout", 0.0, 0.5, step=0.1)
+    hp.Float("lr", 1e-4, 1e-2, sampling="log")
+    hp.Choice("act", ["relu", "tanh"])
+    hp.Boolean("bn")
+    hp.Fixed("batch", 128)
+    space = {h.name: h for h in hp.space}
+    assert distribution(space["units"]) == IntDistribution(32, 1024, log=True)
+    assert on_grid(space["units"], 100) in (64, 128)  # keras-tuner's multiplicative steps
+    assert distribution(space["layers"]) == IntDistribution(1, 9, step=2)
+    assert distribution(space["dropout"]) == FloatDistribution(0.0, 0.5, step=0.1)
+    assert distribution(space["lr"]) == FloatDistribution(1e-4, 1e-2, log=True)
+    assert distribution(space["act"]) == CategoricalDistribution(["relu", "tanh"])
+    assert distribution(space["bn"]) == CategoricalDistribution([False, True])
+    assert distribution(space["batch"]) is None
+    with hp.conditional_scope("layers", [3, 5]):
+        hp.Int("extra", 1, 4)
+    assert fits(hp, {"units": 64, "layers": 1, "dropout": 0.2, "lr": 1e-3, "act": "relu", "bn": True,
+                     "batch": 128}) is None
+    assert "extra" in fits(hp, {"units": 64, "layers": 3, "dropout": 0.2, "lr": 1e-3, "act": "relu", "bn": True,
+                                "batch": 128})
+    assert "outside" in fits(hp, {"units": 100, "layers": 1, "dropout": 0.2, "lr": 1e-3, "act": "relu",
+                                  "bn": True, "batch": 128})
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["grid", "tutorial-gridsearchcv", "--prune", "median"], "No such option: --prune"),
+    (["random", "mlp", "--prune", "sometimes"], "'sometimes' is not one of"),
+])
+def test_prune_options_are_checked(args: list[str], expected: str, tmp_path: Path) -> None:
+    result = run(*args, "--dir", tmp_path)
+    assert result.exit_code == 2 and expected in result.output, result.output
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("tuner", ["random", "bayesian", "tpe"])
+def test_enqueued_configurations_run_first_then_the_defaults(tuner: str, tiny_npz: Path, tmp_path: Path) -> None:
+    extra = ["--num-initial-points", 1] if tuner != "random" else []
+    result = run(tuner, "mlp", "--data", tiny_npz, "--dir", tmp_path, "--max-trials", 4, "--epochs", 1,
+                 "--workers", 1, "--enqueue", "num_layers=3,units_3=64", "--enqueue", "learning_rate=0.005",
+                 "--enqueue", "learning_rate=0.005", *extra)  # the same configuration twice: tried once
+    assert result.exit_code == 0, result.output
+    files = trial_files(tmp_path / f"{tuner}-mlp")
+    values = [files[t]["hyperparameters"]["values"] for t in sorted(files, key=int)]
+    defaults = {"num_layers": 2, "activation": "relu", "dropout": 0.2, "learning_rate": 0.001, "units_1": 512,
+                "units_2": 512, "batch_size": 128}
+    assert values[0] == {**defaults, "num_layers": 3, "units_3": 64}
+    assert values[1] == {**defaults, "learning_rate": 0.005}
+    assert values[2] == defaults
+    assert values[3] not in values[:3]
+
+
+@pytest.mark.parametrize("enqueue, expected", [
+    ("num_layer=3", "did you mean 'num_layers'"),
+    ("num_layers=2,units_3=64", "units_3 is not used by this configuration"),
+    ("num_layers=9", "out of range"),
+    ("num_layers", "write NAME=VALUE,NAME=VALUE"),
+    ("batch_size=64", "the search pins batch_size to 256"),
+])
+def test_enqueue_is_checked_against_the_space(enqueue: str, expected: str, tiny_npz: Path, tmp_path: Path) -> None:
+    result = run("random", "mlp", "--data", tiny_npz, "--dir", tmp_path, "--fix", "batch_size=256",
+                 "--enqueue", enqueue)
+    assert result.exit_code == 2 and expected in result.output, result.output
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def dense_params(values: dict) -> int:
+    """The weights of an `mlp` model of MNIST digits with these values: its dense layers (Rescaling has none)."""
+    widths = [784, *(values[f"units_{n}"] for n in range(1, values["num_layers"] + 1)), 10]
+    return sum(a * b + b for a, b in zip(widths, widths[1:], strict=False))
+
+
+@pytest.mark.timeout(240)
+def test_max_params_refuses_big_models_before_they_train_and_report_shows_the_pareto_front(
+        tiny_npz: Path, tmp_path: Path) -> None:
+    project = tmp_path / "random-mlp"
+    result = run("random", "mlp", "--data", tiny_npz, "--dir", tmp_path, "--max-trials", 4, "--epochs", 1,
+                 "--workers", 1, "--max-params", 150_000, "--json", tmp_path / "s.json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["oversized"] >= 1  # the defaults' 2x512 network alone has 669,706
+    assert "refused before training" in result.output
+    oracle = json.loads((project / "oracle.json").read_text())["kerastune"]
+    assert all(item["params"] == dense_params(item["values"]) > 150_000 for item in oracle["oversized"])
+    files = trial_files(project)
+    assert len(files) == 4
+    for trial_id, file in files.items():
+        size = json.loads((project / f"trial_{trial_id}" / "model_size.json").read_text())
+        assert size["params"] == dense_params(file["hyperparameters"]["values"]) <= 150_000
+        assert size["inference_us"] > 0
+
+    report = json.loads(run("report", project, "--format", "json").output)
+    rows = report["trials"]
+    front = [row for row in rows if row["pareto"]]
+    assert front
+    for row in rows:  # a trial is on the front exactly when no other is as good with fewer parameters
+        beaten = any(o is not row and o["params"] <= row["params"] and o["score"] >= row["score"]
+                     and (o["params"], -o["score"]) < (row["params"], -row["score"]) for o in rows)
+        assert row["pareto"] == (not beaten)
+    table = run("report", project)
+    assert "Pareto front" in table.output or len(front) == 1
