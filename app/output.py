@@ -351,6 +351,11 @@ def print_report(report: Any, output_format: str) -> None:
     if len(front) > 1:
         say("Pareto front (*: no smaller model scored as well): " + ", ".join(
             f"trial {row.trial_id} {row.params:,} params {format_score(row.score)}" for row in front) + ".")
+    if report.importance:
+        scored = sum(1 for row in report.trials if row.status in RANKED)
+        say(f"Hyperparameter importance (share of the {report.objective} variance it explains, Optuna's fANOVA over "
+            f"{scored} scored trials): " + ", ".join(f"{name} {share:.0%}" for name, share in report.importance.items())
+            + ".")
 
 
 def print_models(entries: list[Any], broken: dict[str, str]) -> None:

@@ -20,20 +20,24 @@ def plot_report(report: Any, path: Path) -> None:
     matplotlib.use("Agg")  # files only, no window
     import matplotlib.pyplot as plt
 
-    panels = 1 + len(report.hyperparameters)
+    scored = [row for row in report.trials if row.score is not None and row.status in RANKED]  # pruned: partial
+    sized = [row for row in scored if row.params is not None]
+    extra = [panel for panel, wanted in ((_importance, report.importance), (_pareto, sized)) if wanted]
+    panels = 1 + len(extra) + len(report.hyperparameters)
     rows = math.ceil(panels / COLUMNS)
     columns = min(panels, COLUMNS)
     figure, axes = plt.subplots(rows, columns, figsize=(PANEL_INCHES * columns, PANEL_INCHES * rows), squeeze=False)
     flat = list(axes.flat)
     _best_so_far(flat[0], report)
-    scored = [row for row in report.trials if row.score is not None and row.status in RANKED]  # pruned: partial
     best = scored[0] if scored else None
-    for axis, hyperparameter in zip(flat[1:], report.hyperparameters, strict=False):
+    for axis, panel in zip(flat[1:], extra, strict=False):
+        panel(axis, report)
+    for axis, hyperparameter in zip(flat[1 + len(extra):], report.hyperparameters, strict=False):
         _score_against(axis, hyperparameter, scored, best, report.objective)
     for axis in flat[panels:]:
         axis.set_visible(False)
     figure.suptitle(f"{report.tuner} search of {report.hypermodel!r}: {report.project_dir}")
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0, 1, 0.97))  # room for the title
     figure.savefig(path, dpi=100)
     plt.close(figure)
 
@@ -53,6 +57,30 @@ def _best_so_far(axis: Any, report: Any) -> None:
     axis.set_xlabel("finished trials")
     axis.set_ylabel(report.objective)
     axis.set_title("best so far")
+    axis.legend(loc="best", fontsize="small")
+
+
+def _importance(axis: Any, report: Any) -> None:
+    names = list(report.importance)[::-1]  # the largest at the top
+    axis.barh(names, [report.importance[name] for name in names], color="tab:blue")
+    axis.set_xlabel(f"share of the {report.objective} variance")
+    axis.set_title("importance (fANOVA)")
+
+
+def _pareto(axis: Any, report: Any) -> None:
+    rows = [row for row in report.trials if row.score is not None and row.status in RANKED and row.params is not None]
+    axis.scatter([row.params for row in rows], [row.score for row in rows], s=14, color="tab:gray", alpha=0.6,
+                 label="trial")
+    front = sorted((row for row in rows if row.pareto), key=lambda row: row.params)
+    axis.step([row.params for row in front], [row.score for row in front], where="post", color="tab:red",
+              marker="o", markersize=4, label="Pareto front")
+    from matplotlib.ticker import NullFormatter
+
+    axis.set_xscale("log")
+    axis.xaxis.set_minor_formatter(NullFormatter())
+    axis.set_xlabel("parameters (log)")
+    axis.set_ylabel(report.objective)
+    axis.set_title("score against model size")
     axis.legend(loc="best", fontsize="small")
 
 

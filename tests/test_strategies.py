@@ -232,3 +232,22 @@ def test_max_params_refuses_big_models_before_they_train_and_report_shows_the_pa
         assert row["pareto"] == (not beaten)
     table = run("report", project)
     assert "Pareto front" in table.output or len(front) == 1
+
+
+@pytest.mark.timeout(240)
+def test_report_says_which_hyperparameters_mattered(tiny_npz: Path, tmp_path: Path) -> None:
+    project = tmp_path / "random-rate"
+    few = run("random", GOOD_OR_BAD, "--data", tiny_npz, "--dir", tmp_path, "--name", project.name,
+              "--max-trials", 3, "--epochs", 1, "--workers", 1, "--no-defaults-first")
+    assert few.exit_code == 0, few.output
+    assert json.loads(run("report", project, "--format", "json").output)["importance"] == {}  # too few trials
+
+    more = run("random", GOOD_OR_BAD, "--data", tiny_npz, "--dir", tmp_path, "--name", project.name,
+               "--max-trials", 10, "--workers", 1)
+    assert more.exit_code == 0, more.output
+    importance = json.loads(run("report", project, "--format", "json").output)["importance"]
+    assert set(importance) == {"learning_rate", "units"} and sum(importance.values()) == pytest.approx(1)
+    assert importance["learning_rate"] > 0.5  # 1e-6 barely learns: the rate decides the score
+    table = run("report", project, "--plot", tmp_path / "trials.png")
+    assert "Hyperparameter importance" in table.output and "learning_rate" in table.output
+    assert (tmp_path / "trials.png").stat().st_size > 20_000

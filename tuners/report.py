@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tuners.importance import importances
 from tuners.lock import search_running
 from tuners.project import check_project_files, finished_trials, load_project
 from tuners.results import BUDGET_FILE, PRUNED_FILE, budget_stop_text, model_size_of, pruned_text, read_marker
@@ -41,6 +42,7 @@ class Hyperparameter:
     name: str
     kind: str  # Int, Float, Choice, Boolean, Fixed
     log: bool  # sampled on a log scale
+    config: dict[str, Any] = field(default_factory=dict)  # keras-tuner's config: range, step, values
 
 
 @dataclass
@@ -55,6 +57,8 @@ class Report:
     trials: list[TrialRow] = field(default_factory=list)  # best first
     end_order: list[str] = field(default_factory=list)  # ids in the order the trials finished
     hyperparameters: list[Hyperparameter] = field(default_factory=list)
+    # which hyperparameters mattered: {name: share of the score's variance} (tuners.importance), largest first
+    importance: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,7 +101,7 @@ def load_report(project_dir: Path) -> Report:
             config = item.get("config", {})
             if not config.get("name", "").startswith("tuner/"):
                 spaces[config["name"]] = Hyperparameter(
-                    config["name"], item.get("class_name", ""), config.get("sampling") == "log"
+                    config["name"], item.get("class_name", ""), config.get("sampling") == "log", config
                 )
     direction = direction or _recorded_direction(name, files)
     sign = -1 if direction == "max" else 1
@@ -108,6 +112,7 @@ def load_report(project_dir: Path) -> Report:
     for row in trials:  # in the order of the search space, as the search's summary shows them
         row.hyperparameters = dict(sorted(row.hyperparameters.items(),
                                           key=lambda item: order.index(item[0]) if item[0] in order else len(order)))
+    hyperparameters = sorted(spaces.values(), key=lambda h: order.index(h.name) if h.name in order else len(order))
     return Report(
         project_dir=str(project_dir),
         tuner=manifest.get("tuner", ""),
@@ -118,7 +123,8 @@ def load_report(project_dir: Path) -> Report:
         cv=cv,
         trials=trials,
         end_order=[str(t) for t in finished_trials(project_dir)],
-        hyperparameters=sorted(spaces.values(), key=lambda h: order.index(h.name) if h.name in order else len(order)),
+        hyperparameters=hyperparameters,
+        importance=importances(trials, hyperparameters, direction),
     )
 
 
