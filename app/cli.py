@@ -343,6 +343,8 @@ def _run_search(config: Any, mode: Any, values: dict[str, Any], warm: Any) -> No
                 "the chief prints the search's summary.")
             return
         say(output.announcement(search, mode))
+        if search.warm_start is not None:
+            say(output.warm_start_text(search.warm_start))
         if mode.exposed:
             output.warn(f"the oracle service on {mode.host}:{mode.port} has no authentication: anyone who "
                         "can reach it can read and change this search. Use it only on a trusted network.")

@@ -93,6 +93,15 @@ def announcement(search: Any, mode: Any) -> str:
     return f"Starting {config.project_dir}: {what}"
 
 
+def warm_start_text(warm: Any) -> str:
+    """What --from takes from the earlier search, and what it skips, with why."""
+    text = f"Seeding the search with {plural(len(warm.trials), 'finished trial')} of {warm.project}"
+    if warm.skipped:
+        reasons = "; ".join(f"trial {trial_id}: {reason}" for trial_id, reason in warm.skipped)
+        text += f"; skipping {len(warm.skipped)} ({reasons})"
+    return text + "."
+
+
 def scoring(search: Any) -> str:
     """How the trials of a search are scored: on a validation split, or by cross-validation."""
     info, seed = search.experiment.data, search.options["seed"]
@@ -199,6 +208,8 @@ def print_search_summary(summary: Any) -> None:
     direction = "higher" if summary.direction == "max" else "lower"
     earlier = f", {summary.trials_before} of them from earlier runs" if summary.trials_before else ""
     pruned = f"{summary.pruned} pruned, " if summary.pruned else ""
+    if summary.warm_started:
+        earlier += f", {summary.warm_started} imported with --from"
     say(
         f"Search finished in {format_duration(summary.wall_time_s)}: {plural(summary.trials_finished, 'trial')} "
         f"({summary.completed} completed, {pruned}{summary.failed} failed{earlier})."

@@ -251,3 +251,52 @@ def test_report_says_which_hyperparameters_mattered(tiny_npz: Path, tmp_path: Pa
     table = run("report", project, "--plot", tmp_path / "trials.png")
     assert "Hyperparameter importance" in table.output and "learning_rate" in table.output
     assert (tmp_path / "trials.png").stat().st_size > 20_000
+
+
+@pytest.mark.timeout(240)
+def test_from_seeds_a_new_search_with_the_trials_that_fit(tiny_npz: Path, tmp_path: Path) -> None:
+    source = tmp_path / "random-mlp"
+    first = run("random", "mlp", "--data", tiny_npz, "--dir", tmp_path, "--max-trials", 4, "--epochs", 1,
+                "--fix", "batch_size=128", "--workers", 1)
+    assert first.exit_code == 0, first.output
+    earlier = trial_files(source)
+    relu = {t for t, f in earlier.items() if f["hyperparameters"]["values"]["activation"] == "relu"}
+    assert relu and len(relu) < 4  # the defaults (relu), and others
+
+    result = run("tpe", "mlp", "--data", tiny_npz, "--dir", tmp_path, "--max-trials", 2, "--epochs", 1,
+                 "--fix", "batch_size=128", "--fix", "activation=relu", "--workers", 1, "--from", source,
+                 "--json", tmp_path / "s.json")
+    assert result.exit_code == 0, result.output
+    assert f"Seeding the search with {len(relu)} finished trial" in result.output
+    assert f"skipping {4 - len(relu)}" in result.output and "where the space fixes relu" in result.output
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["warm_started"] == len(relu) and summary["trials_finished"] == len(relu) + 2  # 2 new trials
+    project = tmp_path / "tpe-mlp"
+    files = trial_files(project)
+    imported = json.loads((project / "kerastune.json").read_text())["warm_start"]["imported"]
+    assert set(imported.values()) == relu
+    for new_id, old_id in imported.items():
+        assert files[new_id]["score"] == earlier[old_id]["score"]
+        assert files[new_id]["hyperparameters"]["values"] == earlier[old_id]["hyperparameters"]["values"]
+        assert (project / f"trial_{new_id}" / "checkpoint.weights.h5").exists()
+    new = [f for t, f in files.items() if t not in imported]
+    assert len(new) == 2 and all(f["hyperparameters"]["values"] not in [files[t]["hyperparameters"]["values"]
+                                                                        for t in imported] for f in new)
+    # the imported trials are the project's own: evaluate reloads them from their copied weights
+    evaluated = run("evaluate", project, "--top", len(relu) + 2)
+    assert evaluated.exit_code == 0, evaluated.output
+    again = run("tpe", "mlp", "--data", tiny_npz, "--dir", tmp_path, "--from", source)  # a resume is not seeded
+    assert again.exit_code == 2 and "--from seeds a new search" in again.output, again.output
+
+
+@pytest.mark.parametrize("extra, expected", [
+    (["--seed", "5"], "other data or another validation split"),
+    (["--epochs", "2"], "scores measured differently"),
+    (["--from", "elsewhere"], "no kerastune project there"),
+])
+def test_from_refuses_trials_scored_otherwise(extra: list[str], expected: str, finished_project: Path,
+                                              tiny_npz: Path, tmp_path: Path) -> None:
+    arguments = ["--from", finished_project, *extra] if extra[0] != "--from" else extra
+    result = run("random", "mlp", "--data", tiny_npz, "--dir", tmp_path, "--epochs", 1, *arguments)
+    assert result.exit_code == 2 and expected in result.output, result.output
+    assert not list(tmp_path.iterdir())

@@ -225,6 +225,12 @@ OPTIONS: tuple[Option, ...] = (
            "refused before it trains, and the tuner draws another. Each trial records its model's parameter count, "
            "and `report` shows the best score for each model size (the Pareto front).", STRATEGY, EXPERIMENT,
            tuners=SAMPLING_TUNERS, default_text="no limit", minimum=1, metavar="N"),
+    Option("from_project", Path, "Seed this new search with the finished trials of an earlier one (a project "
+           "folder): they join this project as they finished, the tuner learns from them as from its own, and they "
+           "do not count in --max-trials. That search must have scored its trials the same way (same hypermodel, "
+           "data, --seed and validation split, objective and epochs); its trials that do not fit this search space "
+           "are listed and skipped.", STRATEGY, COMMAND, tuners=SAMPLING_TUNERS, flags=("--from",),
+           metavar="PROJECT"),
     Option("enqueue", list[str], "A configuration to try before the tuner chooses (repeatable, tried in order), "
            "e.g. --enqueue num_layers=3,units_3=256. The hyperparameters it does not name take their defaults; one "
            "already tried is skipped. The tuner learns from these trials as from its own.", STRATEGY, RUN,

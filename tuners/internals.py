@@ -146,6 +146,7 @@ class ControlledOracle:
         self.max_params: int | None = None  # --max-params
         self.count_params: Callable[[dict[str, Any]], int] | None = None  # a configuration's model's parameters
         self.oversized: list[dict[str, Any]] = []  # configurations refused as too big: {"values", "params"}
+        self.imported: list[str] = []  # trials of an earlier search (--from): they do not count in max_trials
         self._first: list[dict[str, Any]] | None = None  # those still to try, defaults included
         self.deadline: float | None = None
         self.budget_spent = False
@@ -184,7 +185,8 @@ class ControlledOracle:
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()
         kept = {**self._saved_study, **(self.study.kept if self.study is not None else {})}
-        state["kerastune"] = {"pruned": sorted(self.pruned), "study": kept, "oversized": self.oversized}
+        state["kerastune"] = {"pruned": sorted(self.pruned), "study": kept, "oversized": self.oversized,
+                              "imported": self.imported}
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -193,6 +195,9 @@ class ControlledOracle:
         self.pruned = set(ours.get("pruned", []))
         self._saved_study = dict(ours.get("study", {}))
         self.oversized = list(ours.get("oversized", []))
+        self.imported = list(ours.get("imported", []))
+        if self.max_trials:
+            self.max_trials += len(self.imported)
 
     @kt.synchronized
     def update_trial(self, trial_id: str, metrics: dict[str, float], step: int = 0) -> Any:
@@ -288,6 +293,23 @@ class ControlledOracle:
         if self.on_trial_end is not None:
             duration = 0.0 if started is None else time.monotonic() - started
             self.on_trial_end(self.trials[trial.trial_id], worker, duration)
+
+    @kt.synchronized
+    def add_finished_trial(self, trial: Any, pruned: bool = False) -> None:
+        """Record a trial that finished elsewhere (--from) as one of this search's, ended as it ended. It does not
+        count against max_trials."""
+        self.trials[trial.trial_id] = trial
+        self.start_order.append(trial.trial_id)
+        self.end_order.append(trial.trial_id)
+        self._record_values(trial)  # not drawn again
+        self._run_times[trial.trial_id] += 1
+        if pruned:
+            self.pruned.add(trial.trial_id)
+        self.imported.append(trial.trial_id)
+        if self.max_trials:
+            self.max_trials += 1
+        self._save_trial(trial)
+        self.save()
 
     def runner_of(self, trial_id: str) -> str | None:
         """The worker running a trial, if one is."""

@@ -110,6 +110,7 @@ class SearchSummary:
     stopped_by_budget: list[str] = field(default_factory=list)  # trials it stopped, scored at a finished epoch
     pruned: int = 0  # trials --prune stopped (in the project)
     oversized: int = 0  # configurations --max-params refused before they trained (in the project)
+    warm_started: int = 0  # trials imported from an earlier search (--from)
     to_rerun: list[str] = field(default_factory=list)  # trials a resume runs again (it stopped them sooner)
 
     def to_dict(self) -> dict[str, Any]:

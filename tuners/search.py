@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import hypermodels
-from tuners import internals
+from tuners import internals, warm_start
 from tuners.config import OPTION, ConfigError
 from tuners.experiment import resolve
 from tuners.factory import build_tuner, planned_trials, search_arguments
@@ -89,6 +89,12 @@ class Search:
         # --enqueue's configurations, whole and checked against the space searched
         self.enqueued = [hypermodels.parse_configuration(self.searched_space, texts)
                          for texts in self.experiment.run.get("enqueue") or []]
+        self.warm_start = None  # --from: the earlier search's trials to import
+        if getattr(config, "from_project", None) is not None:
+            if previous is not None:
+                raise ConfigError(f"--from seeds a new search, and {config.project_dir} already holds one: leave "
+                                  "--from out to resume it, or use --overwrite / --name to start another")
+            self.warm_start = warm_start.plan(config.from_project, self.experiment, self.searched_space)
         steps = self.experiment.run.get("steps_per_execution")
         self.hypermodel.steps_per_execution = steps or OPTION["steps_per_execution"].default
         self.previous = previous
@@ -163,6 +169,13 @@ class Search:
             self.manifest = self._manifest()
             write_manifest(self.project_dir, self.manifest)
             tuner = self.build_tuner()
+            if self.warm_start is not None:
+                imported = warm_start.import_trials(tuner.oracle, self.warm_start)
+                self.manifest["warm_start"] = {
+                    "project": str(self.warm_start.project),
+                    "imported": dict(zip(imported, (t["trial_id"] for t in self.warm_start.trials), strict=True)),
+                    "skipped": dict(self.warm_start.skipped),
+                }
             self.planned = planned_trials(tuner)
             self.manifest = self._manifest()
             write_manifest(self.project_dir, self.manifest)
@@ -306,6 +319,7 @@ class Search:
             failed=len(trials) - len(completed) - len(pruned),
             pruned=len(pruned),
             oversized=len(oracle.oversized),
+            warm_started=len(oracle.imported),
             planned=self.planned,
             wall_time_s=wall_time,
             time_budget_spent=oracle.budget_spent,
