@@ -33,6 +33,19 @@ def logged_epochs(project: Path, trial_id: str) -> int:
     return len(log.Tensors("epoch_accuracy"))
 
 
+def pruned_in_tensorboard(project: Path, trial_id: str) -> float | None:
+    """The `pruned_after_epoch` scalar of a trial's HParams session, if it has one."""
+    from tensorboard.backend.event_processing import event_accumulator
+    from tensorboard.util import tensor_util
+
+    log = event_accumulator.EventAccumulator(str(project / "logs" / trial_id / "execution0"),
+                                             size_guidance={event_accumulator.TENSORS: 0})
+    log.Reload()
+    if "pruned_after_epoch" not in log.Tags()["tensors"]:
+        return None
+    return float(tensor_util.make_ndarray(log.Tensors("pruned_after_epoch")[0].tensor_proto))
+
+
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_median_pruning_stops_the_bad_trials_and_never_ranks_them(workers: str, tiny_npz: Path,
@@ -53,10 +66,12 @@ def test_median_pruning_stops_the_bad_trials_and_never_ranks_them(workers: str, 
         # not before the median rule's warm-up (epoch 3), and not to the end
         assert marker["rule"] == "median" and 3 <= marker["epochs"] < 4 == marker["of"]
         assert logged_epochs(project, trial_id) == marker["epochs"]  # TensorBoard has the epochs it trained
+        assert pruned_in_tensorboard(project, trial_id) == marker["epochs"]
         assert files[trial_id]["score"] is not None  # its best score so far
         assert f"trial {trial_id}" in result.output and f"pruned after {marker['epochs']} of 4 epochs" in result.output
     best = {t["trial_id"] for t in summary["best_trials"]}
     assert best and not best & pruned
+    assert all(pruned_in_tensorboard(project, t) is None for t in set(files) - pruned)
     best_score = max(t["score"] for t in summary["best_trials"])
     assert all(files[t]["score"] < best_score for t in pruned)
     # the trials that barely learn are pruned once the median rule's warm-up (5 completed trials) is over

@@ -99,6 +99,20 @@ def finish_logs(callbacks: list[Any]) -> None:
             callback.on_train_end()
 
 
+PRUNED_TAG = "pruned_after_epoch"  # the scalar that marks a pruned trial in TensorBoard (a column in HParams)
+
+
+def log_pruned(callbacks: list[Any], epochs: int) -> None:
+    """Mark a pruned trial in its TensorBoard logs: a scalar `pruned_after_epoch` in its HParams session, which the
+    HParams dashboard shows as a column (empty for the trials that were not pruned)."""
+    import tensorflow as tf
+
+    for callback in callbacks:
+        if isinstance(callback, keras.callbacks.TensorBoard):
+            with tf.summary.create_file_writer(str(callback.log_dir)).as_default():
+                tf.summary.scalar(PRUNED_TAG, epochs, step=epochs - 1)
+
+
 def finished_epochs(history: Any) -> int:
     """The epochs a fit finished, counted from the first (a Hyperband fit may start at `initial_epoch`)."""
     epochs = getattr(history, "epoch", None) or []
@@ -252,6 +266,7 @@ class TrialRunner:
         if told.status == internals.STOPPED and not taken_back:
             model.stop_training = True
             self._pruned = {"epochs": step, "of": planned, "rule": self.prune}
+            log_pruned(self._callbacks, step)
 
     def _cross_validate(self, trial: Any, x: Any, y: Any, **kwargs: Any) -> list[Any]:
         """Train on each fold's fit part, score on its held-out part; keras-tuner averages the histories (as
