@@ -118,7 +118,7 @@ def space(hypermodel: HypermodelArg, output_format: FormatOpt = Format.table) ->
     output.print_space(hypermodel, rows, grid, output.takes(instance))
 
 
-# The four search commands, each made from the option table (tuners.config.OPTIONS): its own options, with
+# The five search commands, each made from the option table (tuners.config.OPTIONS): its own options, with
 # their help, panels and defaults.
 SEARCH_COMMANDS = {
     "random": ("Random search: try random configurations of the search space.",

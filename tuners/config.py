@@ -86,11 +86,14 @@ def parse_fix(texts: list[str]) -> dict[str, str]:
     return fixed
 
 
-def parse_enqueue(texts: list[str]) -> list[dict[str, str]]:
-    """`--enqueue NAME=VALUE,NAME=VALUE` texts as one {NAME: VALUE} per configuration, checked against the space
-    later."""
+def parse_enqueue(texts: list[Any]) -> list[dict[str, str]]:
+    """`--enqueue NAME=VALUE,NAME=VALUE` texts (or, from Python, dicts) as one {NAME: VALUE} per configuration,
+    checked against the space later."""
     configurations = []
     for text in texts:
+        if isinstance(text, dict):  # from Python: {NAME: VALUE}
+            configurations.append({str(name): str(value) for name, value in text.items()})
+            continue
         configuration: dict[str, str] = {}
         for part in text.split(","):
             name, equals, value = part.partition("=")
