@@ -204,6 +204,7 @@ def test_enqueued_configurations_run_first_then_the_defaults(tuner: str, tiny_np
     ("num_layers=9", "out of range"),
     ("num_layers", "write NAME=VALUE,NAME=VALUE"),
     ("batch_size=64", "the search pins batch_size to 256"),
+    ("units_1=100", "units_1=100 is not one of its values"),  # 32, 64, ..., 1024
 ])
 def test_enqueue_is_checked_against_the_space(enqueue: str, expected: str, tiny_npz: Path, tmp_path: Path) -> None:
     result = run("random", "mlp", "--data", tiny_npz, "--dir", tmp_path, "--fix", "batch_size=256",
@@ -315,3 +316,13 @@ def test_from_refuses_trials_scored_otherwise(extra: list[str], expected: str, f
     result = run("random", "mlp", "--data", tiny_npz, "--dir", tmp_path, "--epochs", 1, *arguments)
     assert result.exit_code == 2 and expected in result.output, result.output
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.timeout(240)
+def test_tpe_tries_every_configuration_of_a_small_space_once_then_stops(tiny_npz: Path, tmp_path: Path) -> None:
+    result = run("tpe", GOOD_OR_BAD, "--data", tiny_npz, "--dir", tmp_path, "--name", "small", "--max-trials", 20,
+                 "--epochs", 1, "--num-initial-points", 2, "--workers", 1, "--json", tmp_path / "s.json")
+    assert result.exit_code == 0, result.output
+    files = trial_files(tmp_path / "small")
+    configurations = {json.dumps(f["hyperparameters"]["values"], sort_keys=True) for f in files.values()}
+    assert len(files) == len(configurations) == 16  # 2 learning rates x 8 widths: the whole space, none twice

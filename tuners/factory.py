@@ -262,8 +262,10 @@ class TrialRunner:
         if step >= planned:
             return  # the trial's last epoch: nothing left to save by pruning it
         told = self.oracle.update_trial(trial.trial_id, {internals.EPOCH_SCORE: float(value)}, step=step)
+        if told.status == internals.STOPPED and not internals.pruned_reply(told) and self.watchdog is not None:
+            self.watchdog.taken_back = True  # the chief gave the trial to another worker: dropped at the next batch
         taken_back = self.watchdog is not None and self.watchdog.taken_back
-        if told.status == internals.STOPPED and not taken_back:
+        if internals.pruned_reply(told) and not taken_back:
             model.stop_training = True
             self._pruned = {"epochs": step, "of": planned, "rule": self.prune}
             log_pruned(self._callbacks, step)
@@ -371,7 +373,8 @@ def make_oracle(experiment: Any, hyperparameters: kt.HyperParameters | None) -> 
     oracle.defaults_first = experiment.tuner != "grid" and not experiment.run.get("no_defaults_first")
     pruner = make_pruner(prune_rule(experiment))
     if experiment.tuner == "tpe":
-        oracle.use_study(sampler=tpe_sampler(oracle.seed, options["num_initial_points"]), pruner=pruner)
+        oracle.use_study(sampler=lambda finished: tpe_sampler(derived_seed(experiment.seed, "tpe", finished),
+                                                              options["num_initial_points"]), pruner=pruner)
     elif pruner is not None:
         oracle.use_study(pruner=pruner)
     return oracle

@@ -36,12 +36,21 @@ from tuners.results import BUDGET_FILE, PRUNED_FILE
 from tuners.study import StudyMirror, TrialState
 
 SUPPORTED = ((1, 4, 8), (1, 5))  # keras-tuner >= 1.4.8, < 1.5
+TPE_REPEATS = 10  # configurations TPE may propose that were tried already before a random draw replaces them
 MAX_DRAWS = 100  # how many configurations an oracle draws for a new trial before it gives up (duplicates, too big)
 RUNNING, STOPPED = kt.engine.trial.TrialStatus.RUNNING, kt.engine.trial.TrialStatus.STOPPED
 COMPLETED, FAILED = kt.engine.trial.TrialStatus.COMPLETED, kt.engine.trial.TrialStatus.FAILED
 # The metric name under which a trial reports its objective after each epoch (`update_trial`), for pruning: the
-# oracle records it in its study (not in the trial's metrics), and answers STOPPED to prune the trial.
+# oracle records it in its study (not in the trial's metrics), and answers STOPPED, with the metric PRUNED_MARK
+# registered, to prune the trial. A STOPPED answer without it means that the trial is no longer the caller's
+# (OracleServicer: the chief gave it to another worker).
 EPOCH_SCORE = "kerastune/epoch_score"
+PRUNED_MARK = "kerastune/pruned"
+
+
+def pruned_reply(trial: Any) -> bool:
+    """Whether the oracle's answer to an epoch's report says: prune the trial."""
+    return trial.status == STOPPED and trial.metrics.exists(PRUNED_MARK)
 
 
 class UnsupportedVersionError(RuntimeError):
@@ -146,6 +155,7 @@ class ControlledOracle:
         self.max_params: int | None = None  # --max-params
         self.count_params: Callable[[dict[str, Any]], int] | None = None  # a configuration's model's parameters
         self.oversized: list[dict[str, Any]] = []  # configurations refused as too big: {"values", "params"}
+        self._sizes: dict[str, int] = {}  # parameters of the configurations counted, by their values' hash
         self.imported: list[str] = []  # trials of an earlier search (--from): they do not count in max_trials
         self._first: list[dict[str, Any]] | None = None  # those still to try, defaults included
         self.deadline: float | None = None
@@ -160,14 +170,19 @@ class ControlledOracle:
         self._saved_study: dict[str, Any] = {}  # a reloaded oracle's study notes, until the study is rebuilt
         self._study_rebuilt = False
 
-    def use_study(self, *, sampler: Any = None, pruner: Any = None) -> None:
-        """Mirror the search in an Optuna study (for a pruner, or a sampler that chooses the trials)."""
-        self.study = StudyMirror(self.hyperparameters, self.objective.direction, sampler=sampler, pruner=pruner)
+    def use_study(self, *, sampler: Callable[[int], Any] | None = None, pruner: Any = None) -> None:
+        """Mirror the search in an Optuna study, for a pruner, or a sampler that chooses the trials (`sampler(n)`
+        makes it for a run that starts after n finished trials, so that a resumed run draws anew)."""
+        self._make_study = lambda finished: StudyMirror(
+            self.hyperparameters, self.objective.direction, sampler=sampler(finished) if sampler else None,
+            pruner=pruner)
+        self.study = self._make_study(0)
 
     def mirror(self) -> StudyMirror | None:
         """The study, with the trials of earlier runs added on first use (called locked)."""
         if self.study is not None and not self._study_rebuilt:
             self._study_rebuilt = True
+            self.study = self._make_study(len(self.end_order))
             for trial_id in self.end_order:
                 trial = self.trials.get(trial_id)
                 if trial is not None:
@@ -180,7 +195,7 @@ class ControlledOracle:
     def study_state(self, trial: Any) -> TrialState:
         if trial.status == COMPLETED:
             return TrialState.COMPLETE
-        return TrialState.PRUNED if trial.trial_id in self.pruned else TrialState.FAIL
+        return TrialState.PRUNED if trial.status == STOPPED and trial.trial_id in self.pruned else TrialState.FAIL
 
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()
@@ -207,7 +222,9 @@ class ControlledOracle:
         if study is not None and trial_id in self.trials and study.report(trial_id, int(step), metrics[EPOCH_SCORE]):
             self.pruned.add(trial_id)
         if trial_id in self.pruned:
-            return kt.engine.trial.Trial(self.get_space(), trial_id=trial_id, status=STOPPED)
+            reply = kt.engine.trial.Trial(self.get_space(), trial_id=trial_id, status=STOPPED)
+            reply.metrics.register(PRUNED_MARK)
+            return reply
         return self.trials[trial_id]
 
     def close(self) -> None:
@@ -236,7 +253,13 @@ class ControlledOracle:
         that is not is recorded in `oversized`, and marked as tried, so that no draw proposes it again."""
         if self.max_params is None or self.count_params is None:
             return True
-        params = self.count_params(values)
+        key = self._compute_values_hash(values)
+        if key not in self._sizes:
+            try:
+                self._sizes[key] = int(self.count_params(values))
+            except Exception:  # user code: its trial fails with the reason, as any failed build does
+                self._sizes[key] = 0
+        params = self._sizes[key]
         if params <= self.max_params:
             return True
         self.oversized.append({"values": dict(values), "params": int(params)})
@@ -280,14 +303,13 @@ class ControlledOracle:
             return
         worker = self.runner_of(trial.trial_id)
         study = self.mirror()
+        if pruned:
+            self.score_trial(self.trials[trial.trial_id])  # at its best epoch so far, before it is saved
         super().end_trial(trial)
         recorded = self.trials[trial.trial_id]
-        if pruned:
-            self.score_trial(recorded)  # its best epoch so far
-            self._save_trial(recorded)
-            self.save()
         if study is not None:
             study.finish(trial.trial_id, self.study_state(recorded), recorded.score)
+            self.save()  # the study's notes of this trial (its epochs' scores, the pruner's marks)
         self.ended_by[trial.trial_id] = worker
         started = self.trial_started.pop(trial.trial_id, None)
         if self.on_trial_end is not None:
@@ -396,7 +418,9 @@ class TPEOracle(ControlledOracle, kt.Oracle):
     """Optuna's TPE sampler behind a keras-tuner oracle (keras-tuner issues #3 and #555): each new trial's values
     are asked of the study's sampler, which learns from every trial the oracle ends (completed, pruned, failed).
     Conditional hyperparameters are asked only where active (Optuna's define-by-run). A configuration already
-    tried is not trained again: the sampler is told its known outcome and asked again."""
+    tried is not trained again: the sampler is asked again (after TPE_REPEATS such proposals, a random draw is
+    used). Each run seeds the sampler anew (from the seed and the trials finished), so that a resumed search
+    does not draw again what its first run drew."""
 
     def __init__(self, *, num_initial_points: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -408,27 +432,17 @@ class TPEOracle(ControlledOracle, kt.Oracle):
             if self.small_enough(first):
                 study.enqueue(first)
                 break
-        for _ in range(MAX_DRAWS):
+        for draw in range(MAX_DRAWS):
+            if draw >= TPE_REPEATS:  # the sampler keeps proposing what was tried: a random draw instead
+                values = super()._random_values()
+                if values is None:
+                    break
+                study.enqueue(values)
             values = study.ask(trial_id)
-            if self._duplicate(values):
-                self._tell_known_outcome(trial_id, values)
-            elif self.small_enough(values):
+            if not self._duplicate(values) and self.small_enough(values):
                 return {"status": RUNNING, "values": values}
-            else:  # too big: the sampler learns nothing from it, and is asked again
-                study.drop(trial_id)
+            study.drop(trial_id)  # tried already, or too big: asked again
         return {"status": STOPPED, "values": None}
-
-    def _tell_known_outcome(self, trial_id: str, values: dict[str, Any]) -> None:
-        """Tell the sampler the outcome of a configuration it proposes again: that of the trial that tried it, if
-        that one has ended; else (running, or refused as too big) it fails."""
-        key = self._compute_values_hash(values)
-        same = next((t for t in self.trials.values() if self._compute_values_hash(t.hyperparameters.values) == key),
-                    None)
-        if same is None or same.trial_id not in self.end_order:
-            self.study.drop(trial_id)
-        else:
-            self.study.finish(trial_id, self.study_state(same), same.score)
-            self.study.kept.pop(trial_id, None)
 
 
 class GridSearchOracle(ControlledOracle, kt.oracles.GridSearchOracle):

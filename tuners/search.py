@@ -87,13 +87,14 @@ class Search:
         )
         self.hypermodel.use(DataSpec.from_dict(self.experiment.data["spec"]))
         # --enqueue's configurations, whole and checked against the space searched
-        self.enqueued = [hypermodels.parse_configuration(self.searched_space, texts)
-                         for texts in self.experiment.run.get("enqueue") or []]
+        self.enqueued = [enqueued(self.searched_space, texts) for texts in self.experiment.run.get("enqueue") or []]
         self.warm_start = None  # --from: the earlier search's trials to import
         if getattr(config, "from_project", None) is not None:
             if previous is not None:
                 raise ConfigError(f"--from seeds a new search, and {config.project_dir} already holds one: leave "
                                   "--from out to resume it, or use --overwrite / --name to start another")
+            if Path(config.from_project).resolve() == Path(config.project_dir).resolve():
+                raise ConfigError(f"--from {config.from_project} is this search's own project: name an earlier one")
             self.warm_start = warm_start.plan(config.from_project, self.experiment, self.searched_space)
         steps = self.experiment.run.get("steps_per_execution")
         self.hypermodel.steps_per_execution = steps or OPTION["steps_per_execution"].default
@@ -327,6 +328,18 @@ class Search:
             to_rerun=list(oracle.unstarted_by_budget),
             best_trials=[self.result(t) for t in best],
         )
+
+
+def enqueued(space: Any, texts: dict[str, str]) -> dict[str, Any]:
+    """An --enqueue configuration, whole, with values the space can take (on its steps)."""
+    from tuners.study import fits
+
+    values = hypermodels.parse_configuration(space, texts)
+    reason = fits(space, values)
+    if reason is not None:
+        given = ",".join(f"{name}={text}" for name, text in texts.items())
+        raise ConfigError(f"--enqueue {given}: {reason} (see `kerastune space` for its values)")
+    return values
 
 
 def consecutive_failures(oracle: Any, limit: int, project_dir: Path) -> TrialsFailedError | None:

@@ -36,7 +36,9 @@ ASHA_REDUCTION = 3
 def make_pruner(rule: str | None) -> optuna.pruners.BasePruner | None:
     """Optuna's pruner for --prune RULE (None for off)."""
     if rule == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=MEDIAN_STARTUP_TRIALS, n_warmup_steps=MEDIAN_FIRST_EPOCH)
+        # n_min_trials: trials imported with --from have no epoch scores, and do not make the median
+        return optuna.pruners.MedianPruner(n_startup_trials=MEDIAN_STARTUP_TRIALS, n_warmup_steps=MEDIAN_FIRST_EPOCH,
+                                           n_min_trials=MEDIAN_STARTUP_TRIALS)
     if rule == "asha":
         return optuna.pruners.SuccessiveHalvingPruner(min_resource=ASHA_FIRST_RUNG, reduction_factor=ASHA_REDUCTION)
     return None
@@ -114,7 +116,7 @@ def fits(space: Any, values: dict[str, Any]) -> str | None:
             inside = isinstance(value, (int, float)) and dist.low <= value <= dist.high and math.isclose(
                 on_grid(hp, value), value)
         if not inside:
-            return f"{hp.name}={value} is outside its range"
+            return f"{hp.name}={value} is not one of its values"
     return None
 
 
@@ -198,6 +200,8 @@ class StudyMirror:
         """A trial finished before this study existed (a resumed search, or a warm start's): added as it ended."""
         kept = kept or {"epochs": {}, "attrs": {}}
         dists = distributions(self.space, values)
+        if fits(self.space, values) is not None:
+            return  # a trial of an older space that this one cannot hold: the sampler does without it
         if state == TrialState.COMPLETE and (value is None or not math.isfinite(value)):
             state, value = TrialState.FAIL, None
         self.study.add_trial(optuna.trial.create_trial(

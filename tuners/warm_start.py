@@ -27,7 +27,7 @@ WARM_START_FILE = "warm_start.json"
 KEPT_FILES = ("checkpoint.weights.h5", "build_config.json", "model_size.json", "folds.json", "stopped_by_budget.json",
               "pruned.json")
 # Options that change what a score means: they must be the same in both searches
-SAME_SCORING = ("objective", "cv", "epochs", "executions_per_trial", "early_stopping")
+SAME_SCORING = ("objective", "cv", "epochs", "max_epochs", "executions_per_trial", "early_stopping")
 
 
 @dataclass
@@ -54,20 +54,27 @@ def plan(source: Path, experiment: Any, space: Any) -> WarmStart:
     if before.get("fingerprint") != now.get("fingerprint") or before.get("split") != now.get("split"):
         raise ConfigError(f"--from {source}: its trials were scored on other data or another validation split; use "
                           "the same --data, --seed and --validation-split (or --cv) as that search")
+    if (manifest.get("tuner") == "hyperband") != (experiment.tuner == "hyperband"):
+        raise ConfigError(f"--from {source}: a {manifest.get('tuner')} search, and this is a {experiment.tuner} "
+                          "search: Hyperband trains its trials for varying numbers of epochs, the others for "
+                          "--epochs, so their scores cannot be compared")
     for name in SAME_SCORING:
         old, new = manifest.get("options", {}).get(name), experiment.options.get(name)
         if old is not None and new is not None and old != new:
             flag = "--" + name.replace("_", "-")
             raise ConfigError(f"--from {source}: it scored trials with {flag} {old}, this search with {new}: "
                               "scores measured differently cannot be compared")
-    order = json.loads((source / "oracle.json").read_text()).get("end_order", []) if (
-        source / "oracle.json").exists() else []
+    try:
+        order = json.loads((source / "oracle.json").read_text()).get("end_order", [])
+    except (OSError, ValueError, AttributeError):
+        raise ProjectError(f"--from {source}: its oracle.json cannot be read; name another project") from None
     warm = WarmStart(source)
     for trial_id in order:
         path = source / f"trial_{trial_id}" / "trial.json"
         try:
             trial = json.loads(path.read_text())
-        except (OSError, ValueError):
+            trial["hyperparameters"]["values"]  # noqa: B018 (checked here, used below)
+        except (OSError, ValueError, KeyError, TypeError):
             warm.skipped.append((trial_id, "its trial.json cannot be read"))
             continue
         pruned = trial.get("status") == "STOPPED" and (path.parent / "pruned.json").exists()
