@@ -364,9 +364,13 @@ def print_report(report: Any, output_format: str) -> None:
             f"trial {row.trial_id} {row.params:,} params {format_score(row.score)}" for row in front) + ".")
     if report.importance:
         scored = sum(1 for row in report.trials if row.status in RANKED)
-        say(f"Hyperparameter importance (share of the {report.objective} variance it explains, Optuna's fANOVA over "
-            f"{scored} scored trials): " + ", ".join(f"{name} {share:.0%}" for name, share in report.importance.items())
-            + ".")
+        importance = Table(title=f"Which hyperparameters mattered (Optuna's fANOVA, {scored} scored trials)",
+                           title_justify="left")
+        for column in ("hyperparameter", f"share of the {report.objective} variance it explains", ""):
+            importance.add_column(column)
+        for name, share in report.importance.items():
+            importance.add_row(name, f"{share:.0%}", "█" * round(share * 40))
+        console().print(importance)
 
 
 def print_models(entries: list[Any], broken: dict[str, str]) -> None:

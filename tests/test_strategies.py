@@ -265,7 +265,7 @@ def test_report_says_which_hyperparameters_mattered(tiny_npz: Path, tmp_path: Pa
     assert set(importance) == {"learning_rate", "units"} and sum(importance.values()) == pytest.approx(1)
     assert importance["learning_rate"] > 0.5  # 1e-6 barely learns: the rate decides the score
     table = run("report", project, "--plot", tmp_path / "trials.png")
-    assert "Hyperparameter importance" in table.output and "learning_rate" in table.output
+    assert "Which hyperparameters mattered" in table.output and "learning_rate" in table.output
     assert (tmp_path / "trials.png").stat().st_size > 20_000
 
 
