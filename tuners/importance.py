@@ -13,23 +13,9 @@ import math
 import warnings
 from typing import Any
 
+from tuners.distributions import distribution
+
 MIN_TRIALS = 5  # fewer scored trials say nothing about importance
-
-
-def distribution(config: dict[str, Any], kind: str) -> Any:
-    """The Optuna distribution of a hyperparameter from its keras-tuner config (None for a Fixed one)."""
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-
-    if kind == "Boolean":
-        return CategoricalDistribution([False, True])
-    if kind == "Choice":
-        return CategoricalDistribution(list(config["values"]))
-    log = config.get("sampling") in ("log", "reverse_log")
-    if kind == "Int":
-        return IntDistribution(int(config["min_value"]), int(config["max_value"]), log=log)
-    if kind == "Float":
-        return FloatDistribution(float(config["min_value"]), float(config["max_value"]), log=log)
-    return None
 
 
 def importances(rows: list[Any], hyperparameters: list[Any], direction: str, seed: int = 0) -> dict[str, float]:
@@ -40,7 +26,7 @@ def importances(rows: list[Any], hyperparameters: list[Any], direction: str, see
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     scored = [row for row in rows if row.status in ("completed", "stopped") and row.score is not None
               and math.isfinite(row.score)]
-    dists = {h.name: distribution(h.config, h.kind) for h in hyperparameters}
+    dists = {h.name: distribution(h.kind, h.config, steps=False) for h in hyperparameters}
     dists = {name: dist for name, dist in dists.items() if dist is not None}
     if len(scored) < MIN_TRIALS or not dists:
         return {}

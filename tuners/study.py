@@ -11,13 +11,14 @@ keras-tuner trials (each trial's score at every epoch, and the pruner's notes) i
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 import keras_tuner as kt
 import optuna
-from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import BaseDistribution, CategoricalDistribution, IntDistribution
 from optuna.trial import TrialState
+
+from tuners.distributions import distribution as optuna_distribution
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)  # Optuna logs every trial; kerastune's output is in app/
 
@@ -45,26 +46,8 @@ def make_pruner(rule: str | None) -> optuna.pruners.BasePruner | None:
 
 
 def distribution(hp: Any) -> BaseDistribution | None:
-    """The Optuna distribution of a keras-tuner hyperparameter (None for a Fixed one, which is not searched).
-
-    A log-sampled Int or Float with a step has values `min * step**k` in keras-tuner; Optuna has no such
-    distribution, so it samples the log-scale range and keras-tuner's nearest value is used (`to_values`)."""
-    if isinstance(hp, kt.engine.hyperparameters.Fixed):
-        return None
-    if isinstance(hp, kt.engine.hyperparameters.Boolean):
-        return CategoricalDistribution([False, True])
-    if isinstance(hp, kt.engine.hyperparameters.Choice):
-        return CategoricalDistribution(list(hp.values))
-    log = hp.sampling in ("log", "reverse_log")
-    if isinstance(hp, kt.engine.hyperparameters.Int):
-        step = 1 if log or not hp.step else int(hp.step)
-        return IntDistribution(int(hp.min_value), int(hp.max_value), log=log, step=step)
-    if isinstance(hp, kt.engine.hyperparameters.Float):
-        step = None if log or not hp.step else float(hp.step)
-        with warnings.catch_warnings():  # a range that is not a whole number of steps: Optuna trims it, as kt does
-            warnings.simplefilter("ignore")
-            return FloatDistribution(float(hp.min_value), float(hp.max_value), log=log, step=step)
-    raise TypeError(f"kerastune cannot search a {type(hp).__name__} hyperparameter with Optuna")
+    """The Optuna distribution of a keras-tuner hyperparameter (None for a Fixed one, which is not searched)."""
+    return optuna_distribution(type(hp).__name__, hp.get_config())
 
 
 def on_grid(hp: Any, value: Any) -> Any:
