@@ -33,7 +33,7 @@ from keras_tuner.src.engine import conditions, metrics_tracking, tuner_utils
 
 from tuners.project import LOGS_NAME, write_atomically
 from tuners.results import BUDGET_FILE, PRUNED_FILE
-from tuners.study import StudyMirror, TrialState
+from tuners.study import StudyMirror, TrialState, active_values
 
 SUPPORTED = ((1, 4, 8), (1, 5))  # keras-tuner >= 1.4.8, < 1.5
 TPE_REPEATS = 10  # configurations TPE may propose that were tried already before a random draw replaces them
@@ -451,12 +451,7 @@ class GridSearchOracle(ControlledOracle, kt.oracles.GridSearchOracle):
 
 def default_values(space: Any) -> dict[str, Any]:
     """Each active hyperparameter's default (its Fixed value where pinned), as `_random_values` fills them."""
-    hps = kt.HyperParameters()
-    for hp in space.space:
-        hps.merge([hp])
-        if hps.is_active(hp):
-            hps.values[hp.name] = hp.default
-    return hps.values
+    return active_values(space, lambda hp: hp.default)
 
 
 def _forget_partial_run(oracle: Any, trial: Any) -> None:
