@@ -62,6 +62,11 @@ SCENARIOS: dict[str, list[str]] = {
         "kerastune hyperband mlp --data {data} --time-budget 15m --quiet",
         "kerastune export tuning/hyperband-mlp --epochs 40",
     ],
+    # the 30-minute question with longer trials: Hyperband up to 30 epochs for 20 minutes, export at the best epoch
+    "budget-30m-max-epochs-30": [
+        "kerastune hyperband mlp --data {data} --max-epochs 30 --time-budget 20m --quiet",
+        "kerastune export tuning/hyperband-mlp",
+    ],
     # the seed tutorials' own search spaces, through kerastune
     "tutorial-gridsearchcv": [
         "kerastune grid tutorial-gridsearchcv --data {data} --quiet",
@@ -95,7 +100,7 @@ def run_scenario(name: str, data: Path, workdir: Path, seed: int | None = None) 
             sys.exit(f"{command} failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
         steps.append({**step, "output": completed.stdout})
     total = time.monotonic() - started
-    project = Path(workdir) / SCENARIOS[name][-1].split()[-1]
+    project = Path(workdir) / shlex.split(SCENARIOS[name][-1])[2]  # kerastune export PROJECT ...
     export = json.loads((project / "best_model.json").read_text())
     manifest = json.loads((project / "kerastune.json").read_text())
     summary = manifest["summary"]
@@ -117,7 +122,7 @@ def run_scenario(name: str, data: Path, workdir: Path, seed: int | None = None) 
 
 def export_again(result: dict, workdir: Path, seeds: list[int]) -> None:
     """Retrain the same best configuration with other seeds: how much does the test accuracy vary?"""
-    project = result["commands"][-1].split()[-1]
+    project = shlex.split(result["commands"][-1])[2]
     result["other_seeds"] = {}
     for seed in seeds:
         command = f"kerastune export {project} --seed {seed} --output {project}/seed{seed}.keras"
