@@ -25,6 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+OPTUNA_REFRESH_S = 5  # how often `dashboard --optuna` brings the Optuna storage up to date while a search runs
 
 app = typer.Typer(
     cls=KerastuneGroup,
@@ -257,6 +258,12 @@ def report(
         typer.Option("--plot", help="Also draw the best score so far over trials and the score against each "
                      "hyperparameter into this image file (.png, .svg or .pdf).", show_default=False),
     ] = None,
+    optuna_storage: Annotated[
+        bool,
+        typer.Option("--optuna-storage", help="Also write the trials (hyperparameters, score after each epoch, "
+                     "state) into an Optuna storage in the project folder (optuna.db), for optuna-dashboard or "
+                     "optuna.load_study; run it again to bring it up to date."),
+    ] = False,
 ) -> None:
     """List every trial of a project, best first: status, score, best epoch, duration, hyperparameters.
 
@@ -274,23 +281,60 @@ def report(
 
         plot_report(trials, plot)
         typer.echo(f"Wrote {plot}", err=output_format is not ReportFormat.table)  # keep CSV/JSON output clean
+    if optuna_storage:
+        from tuners.optuna_storage import storage_url, study_name, write_storage
+
+        written = write_storage(project_dir)
+        url = storage_url(project_dir)
+        typer.echo(f"Wrote {len(written.trials)} trials to the Optuna study {study_name(project_dir)!r} in {url}; "
+                   f"see them with: optuna-dashboard {url}  (or kerastune dashboard {project_dir} --optuna)",
+                   err=output_format is not ReportFormat.table)
 
 
 @app.command()
 def dashboard(
     project_dir: ProjectArg,
-    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1; 0 picks a free one.")] = 6006,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", help="Port on 127.0.0.1 (default: 6006 for TensorBoard, 8080 for optuna-dashboard); "
+                     "0 picks a free one.", show_default=False),
+    ] = None,
+    optuna: Annotated[
+        bool,
+        typer.Option("--optuna", help="Start optuna-dashboard instead of TensorBoard: history, parallel "
+                     "coordinates, importance, each trial's score per epoch; kept up to date while a search runs. "
+                     "Needs: pip install 'kerastune[optuna-dashboard]'."),
+    ] = False,
 ) -> None:
     """Start TensorBoard on a project's logs: the HParams tab compares the trials' hyperparameters and metrics.
 
     Stop it with Ctrl-C. Example: kerastune dashboard tuning/random-mlp --port 6006
     """
+    if optuna:
+        _optuna_dashboard(project_dir, 8080 if port is None else port)
     from app.tensorboard import start_dashboard
 
-    url = start_dashboard(project_dir, port)
+    url = start_dashboard(project_dir, 6006 if port is None else port)
     output.say(f"TensorBoard for {project_dir}: {url}#hparams (Ctrl-C to stop)")
     while True:
         time.sleep(3600)
+
+
+def _optuna_dashboard(project_dir: Path, port: int) -> None:
+    """optuna-dashboard on the project's Optuna storage, written again every few seconds while a search runs."""
+    from app.optuna_board import start_optuna_dashboard
+    from tuners.lock import search_running
+    from tuners.optuna_storage import write_storage
+
+    url = start_optuna_dashboard(project_dir, port)
+    output.say(f"optuna-dashboard for {project_dir}: {url} (Ctrl-C to stop)")
+    was_running = search_running(project_dir)
+    while True:
+        time.sleep(OPTUNA_REFRESH_S)
+        running = search_running(project_dir)
+        if running or was_running:  # once more after the search ends
+            write_storage(project_dir)
+        was_running = running
 
 
 def _search(tuner: str, hypermodel: str, values: dict[str, Any]) -> None:

@@ -297,6 +297,8 @@ CASES = {
     "dashboard missing": lambda i: (["dashboard", i.tmp / "nowhere"], "no project"),
     "dashboard without logs": lambda i: (["dashboard", i.project_without_logs()], "--no-tensorboard"),
     "dashboard bad port": lambda i: (["dashboard", i.project(), "--port", "70000"], "--port must be between"),
+    "optuna dashboard bad port": lambda i: (["dashboard", i.project(), "--optuna", "--port", "-1"],
+                                            "--port must be between"),
     "evaluate missing data": lambda i: (["evaluate", i.project(), "--data", i.tmp / "nope.npz"], "no such file"),
     # --cv, --fix, --only
     "one fold": lambda i: (["random", "mlp", "--cv", "1", *i.common], "--cv must be >= 2"),

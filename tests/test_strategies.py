@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import optuna
 import pytest
 from typer.testing import CliRunner
 
@@ -102,6 +103,18 @@ def test_asha_prunes_at_its_rungs_and_bayesian_learns_around_pruned_trials(tiny_
     markers = [json.loads(p.read_text()) for p in tmp_path.glob("*/trial_*/pruned.json")]
     assert markers and all(m["epochs"] in (1,) for m in markers)  # rungs at epochs 1, 3: the last is the end
     assert len(files) == 8
+
+    # in optuna-dashboard's storage: pruned trials as PRUNED, with the epochs they trained
+    from tuners.optuna_storage import storage_url, study_name, write_storage
+
+    project = tmp_path / "bayesian-tests.user_models-GoodOrBadRate"
+    write_storage(project)
+    study = optuna.load_study(study_name=study_name(project), storage=storage_url(project))
+    states = {t.user_attrs["kerastune_trial_id"]: t for t in study.trials}
+    pruned = {p.parent.name.removeprefix("trial_") for p in project.glob("trial_*/pruned.json")}
+    assert {i for i, t in states.items() if t.state == optuna.trial.TrialState.PRUNED} == pruned
+    assert all(list(states[i].intermediate_values) == [1] for i in pruned)
+    assert all(list(t.intermediate_values) == [1, 2, 3] for i, t in states.items() if i not in pruned)
 
 
 @pytest.mark.timeout(240)

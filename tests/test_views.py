@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -114,6 +115,43 @@ def test_report_lists_every_trial_best_first_in_each_format(project: Path, tmp_p
     assert result.exit_code == 0, result.output
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 20_000
     assert "Wrote" not in result.stdout  # CSV on stdout stays clean
+
+
+def test_report_writes_the_trials_into_an_optuna_storage_that_optuna_reads_back(project: Path,
+                                                                              tmp_path: Path) -> None:
+    import optuna
+
+    copy = tmp_path / "grid"
+    shutil.copytree(project, copy)
+    result = runner.invoke(app, ["report", str(copy), "--optuna-storage"])
+    assert result.exit_code == 0, result.output
+    url = f"sqlite:///{(copy / 'optuna.db').resolve()}"
+    assert f"Wrote 4 trials to the Optuna study 'grid' in {url}; see them with: optuna-dashboard {url}" in " ".join(
+        result.stdout.split())
+    study = optuna.load_study(study_name="grid", storage=url)
+    assert study.direction == optuna.study.StudyDirection.MAXIMIZE
+    assert study.user_attrs["tuner"] == "grid" and study.user_attrs["objective"] == "val_accuracy"
+    trials = trial_values(copy)
+    assert len(study.trials) == 4
+    for trial in study.trials:
+        file = trials[trial.user_attrs["kerastune_trial_id"]]
+        values = file["hyperparameters"]["values"]
+        assert trial.params == {"learning_rate": pytest.approx(values["learning_rate"]), "broken": values["broken"]}
+        assert trial.user_attrs["fixed"] == {"units": 32}  # a Fixed hyperparameter is not searched
+        if file["status"] == "COMPLETED":
+            history = json.loads((copy / f"trial_{file['trial_id']}" / "history.json").read_text())["epochs"]
+            assert trial.state == optuna.trial.TrialState.COMPLETE and trial.value == file["score"]
+            assert trial.intermediate_values == {e["step"]: e["val_accuracy"] for e in history} and len(history) == 2
+        else:
+            assert trial.state == optuna.trial.TrialState.FAIL and trial.value is None and values["broken"]
+            assert trial.intermediate_values == {}  # its loss was NaN before its first epoch ended
+    assert study.best_value == max(t["score"] for t in trials.values() if t["status"] == "COMPLETED")
+
+    again = runner.invoke(app, ["report", str(copy), "--optuna-storage", "--format", "json"])
+    assert again.exit_code == 0, again.output
+    json.loads(again.stdout)  # the JSON stays clean: the storage's line goes to stderr
+    reread = optuna.load_study(study_name="grid", storage=url)
+    assert reread._study_id == study._study_id and len(reread.trials) == 4  # brought up to date, not duplicated
 
 
 def test_dashboard_serves_the_projects_hparams(project: Path) -> None:

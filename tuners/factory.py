@@ -14,11 +14,12 @@ from typing import Any
 
 import keras
 import keras_tuner as kt
+import numpy as np
 
 from tuners import internals
 from tuners.config import ConfigError
 from tuners.project import LOGS_NAME, ProjectError, write_atomically
-from tuners.results import BUDGET_FILE, FAILURE_FILE, MODEL_SIZE_FILE, PRUNED_FILE, UNSTARTED_BY_BUDGET
+from tuners.results import BUDGET_FILE, FAILURE_FILE, HISTORY_FILE, MODEL_SIZE_FILE, PRUNED_FILE, UNSTARTED_BY_BUDGET
 from tuners.seeds import derived_seed
 from tuners.study import make_pruner
 from tuners.trials import FOLDS_FILE
@@ -178,7 +179,8 @@ class TrialRunner:
       prunes ends after that epoch, is scored at its best epoch so far and recorded as pruned (PRUNED_FILE in its
       folder). Epochs count on across the fits of a trial (folds, executions), so that the pruner compares each
       trial with the others at the same fit and epoch;
-    - its model's size measured after its first fit: parameters and inference time (MODEL_SIZE_FILE).
+    - its model's size measured after its first fit: parameters and inference time (MODEL_SIZE_FILE);
+    - every epoch's metrics kept (HISTORY_FILE), and given to `tracker` (e.g. MLflow) as they come.
     """
 
     seed = 0
@@ -197,10 +199,11 @@ class TrialRunner:
     _epochs_per_fit = 1
     _model: Any = None  # the model of the fit under way
     _size: dict[str, Any] | None = None  # the trial's model's parameters and inference time (MODEL_SIZE_FILE)
+    _history: list[dict[str, float]] = []  # the metrics of each epoch of the trial under way (HISTORY_FILE)
 
     def on_trial_begin(self, trial: Any) -> None:
         self._trial_started = time.monotonic()
-        self._fits, self._budget_stop, self._pruned, self._size = [], None, None, None
+        self._fits, self._budget_stop, self._pruned, self._size, self._history = [], None, None, None, []
         if self.read_deadline is not None:
             self.deadline = self.read_deadline()
         if self.watchdog is not None:
@@ -252,12 +255,15 @@ class TrialRunner:
         return self._model
 
     def on_epoch_end(self, trial: Any, model: Any, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        """With --prune: tell the oracle the objective after this epoch, and stop the trial if it says so."""
+        """Keep the epoch's metrics; with --prune, tell the oracle the objective after this epoch, and stop the
+        trial if it says so."""
         super().on_epoch_end(trial, model, epoch, logs)
+        step = len(self._fits) * self._epochs_per_fit + epoch + 1  # the epochs the trial has trained
+        metrics = {name: float(v) for name, v in (logs or {}).items() if isinstance(v, int | float | np.number)}
+        self._history.append({"step": step, **metrics})
         value = (logs or {}).get(self.oracle.objective.name)
         if self.prune is None or value is None:
             return
-        step = len(self._fits) * self._epochs_per_fit + epoch + 1  # the epochs the trial has trained
         planned = (len(self.folds) if self.folds else 1) * self.executions_per_trial * self._epochs_per_fit
         if step >= planned:
             return  # the trial's last epoch: nothing left to save by pruning it
@@ -307,6 +313,8 @@ class TrialRunner:
             write_atomically(trial_dir / PRUNED_FILE, json.dumps(self._pruned) + "\n")
         if self._size is not None and not taken_back:
             write_atomically(trial_dir / MODEL_SIZE_FILE, json.dumps(self._size) + "\n")
+        if self._history and not taken_back:
+            write_atomically(trial_dir / HISTORY_FILE, json.dumps({"epochs": self._history}) + "\n")
         if not taken_back:  # else another worker runs it now: nothing of this run is reported
             if trial.message and stop is None:
                 write_atomically(Path(self.get_trial_dir(trial.trial_id)) / FAILURE_FILE, trial.message.strip() + "\n")

@@ -76,8 +76,9 @@ class Report:
         return curve
 
 
-def load_report(project_dir: Path) -> Report:
-    """All trials of a project, sorted: completed by score (best first), then running, interrupted, failed."""
+def load_report(project_dir: Path, with_importance: bool = True) -> Report:
+    """All trials of a project, sorted: completed by score (best first), then running, interrupted, failed;
+    `with_importance=False` leaves out the (slower) importance of the hyperparameters."""
     project_dir = Path(project_dir)
     manifest = load_project(project_dir)
     check_project_files(project_dir)
@@ -124,7 +125,7 @@ def load_report(project_dir: Path) -> Report:
         trials=trials,
         end_order=[str(t) for t in finished_trials(project_dir)],
         hyperparameters=hyperparameters,
-        importance=importances(trials, hyperparameters, direction),
+        importance=importances(trials, hyperparameters, direction) if with_importance else {},
     )
 
 

@@ -19,6 +19,9 @@ BUDGET_FILE = "stopped_by_budget.json"
 MODEL_SIZE_FILE = "model_size.json"
 # How --prune stopped a trial: {"epochs": finished, "of": planned, "rule": "median" or "asha"}
 PRUNED_FILE = "pruned.json"
+# Every epoch a trial trained: {"epochs": [{"step": epochs trained so far (1-based, on across folds and executions),
+# "val_accuracy": ..., "loss": ..., ...}]}, for optuna-dashboard's intermediate values and MLflow's metrics
+HISTORY_FILE = "history.json"
 UNSTARTED_BY_BUDGET = "stopped by the time budget before its first epoch ended; a resume runs it again"
 
 
