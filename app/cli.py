@@ -7,6 +7,7 @@ TensorFlow, Keras and keras-tuner are imported inside the commands, never at sta
 from __future__ import annotations
 
 import enum
+import importlib.util
 import inspect
 import os
 import time
@@ -245,6 +246,8 @@ def export(
     output.say(f"{output.test_scores_text(result.test_scores)} on {result.test_examples:,} test examples, measured "
                f"on the saved model reopened with keras.saving.load_model (written to {report_path(model_file)}). "
                f"Took {output.format_duration(time.monotonic() - started)}.")
+    if result.mlflow_run is not None:
+        output.say(f"Logged the model and its test scores to the search's MLflow run {result.mlflow_run}.")
 
 
 @app.command()
@@ -346,6 +349,8 @@ def _search(tuner: str, hypermodel: str, values: dict[str, Any]) -> None:
     if values["quiet"] and values["verbose"]:
         raise typer.BadParameter("--quiet and --verbose do not go together", param_hint="--quiet")
     config = config_from_command_line(tuner, hypermodel, values)  # option errors first, before anything slow
+    if (config.mlflow or config.mlflow_uri) and importlib.util.find_spec("mlflow") is None:
+        raise typer.BadParameter("MLflow is not installed: pip install 'kerastune[mlflow]'", param_hint="--mlflow")
     role = values["role"].value if values["role"] else None
     mode = run_mode(values["workers"], values["oracle"], role, values["worker_id"], config.overwrite,
                     values["worker_timeout"])

@@ -22,6 +22,7 @@ _USAGE_ERRORS = (
     ("tuners.config", "ConfigError"),
     ("data.dataset", "DataError"),
     ("tuners.project", "ProjectError"),
+    ("tuners.mlflow_runs", "TrackingError"),
 )
 
 

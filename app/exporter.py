@@ -48,6 +48,7 @@ class Export:
     search_running: bool  # a search was running on the project: the best of its finished trials was exported
     created: str
     versions: dict[str, str]
+    mlflow_run: str | None = None  # the search's MLflow parent run (--mlflow), where the model was logged too
 
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
@@ -101,7 +102,7 @@ def export_project(
 
     from app.evaluator import open_project
     from data import spec_of
-    from tuners import internals
+    from tuners import internals, mlflow_runs
     from tuners.config import ConfigError
     from tuners.factory import FailOnNonFiniteLoss
     from tuners.noise import quiet_keras_noise
@@ -109,6 +110,9 @@ def export_project(
 
     if epochs is not None and epochs < 1:
         raise ConfigError(f"--epochs must be >= 1, got {epochs}")
+    search_run = mlflow_runs.recorded_run(project_dir)
+    if search_run is not None:
+        mlflow_runs.client(search_run.tracking_uri)  # MLflow is installed: checked before hours of training
     if seed is not None and seed < 0:
         raise ConfigError(f"--seed must be >= 0, got {seed}")
     model_file = Path(model_file) if model_file is not None else Path(project_dir) / DEFAULT_NAME
@@ -158,7 +162,10 @@ def export_project(
 
     internals.train_one_step_per_call(model)  # saved as a model compiled by hand would be
     export.test_scores = save_and_measure(model, model_file, data)
+    export.mlflow_run = search_run.run_id if search_run is not None else None
     write_atomically(report_path(model_file), json.dumps(export.to_dict(), indent=2, default=str) + "\n")
+    if search_run is not None:
+        mlflow_runs.log_export(project_dir, model_file, report_path(model_file), export.test_scores)
     return export
 
 

@@ -204,6 +204,17 @@ def _trials_named(trial_ids: list[str]) -> str:
     return f"trials {', '.join(trial_ids[:-1])} and {trial_ids[-1]}"
 
 
+def mlflow_text(mlflow: dict[str, Any]) -> str:
+    """Where --mlflow logged the search, and what it could not log."""
+    text = (f"MLflow: parent run {mlflow['run_id']} in experiment {mlflow['experiment_id']} at "
+            f"{mlflow['tracking_uri']}, a nested run per trial.")
+    if mlflow["tracking_uri"].startswith("sqlite:"):
+        text += f" See it with: mlflow ui --backend-store-uri {mlflow['tracking_uri']}"
+    if mlflow.get("errors"):
+        text += f" Not logged ({len(mlflow['errors'])} errors), e.g.: {mlflow['errors'][0]}"
+    return text
+
+
 def print_search_summary(summary: Any) -> None:
     direction = "higher" if summary.direction == "max" else "lower"
     earlier = f", {summary.trials_before} of them from earlier runs" if summary.trials_before else ""
@@ -228,6 +239,8 @@ def print_search_summary(summary: Any) -> None:
                         f"{'it' if len(summary.to_rerun) == 1 else 'them'} again.")
         say(f"The time budget ran out after {plural(summary.trials_finished, 'trial')}.{stopped} Run the same "
             "command to resume with the rest of the plan.")
+    if summary.mlflow:
+        say(mlflow_text(summary.mlflow))
     if not summary.best_trials:
         say("No trial completed, so there is no best model.")
         return

@@ -275,6 +275,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("tensorboard", bool, "Write TensorBoard logs: each trial's metrics and hyperparameters go to "
            "PROJECT/logs for TensorBoard's HParams dashboard (see `kerastune dashboard`).", OUTPUT, RUN, default=True,
            flags=("--tensorboard/--no-tensorboard",)),
+    Option("mlflow", bool, "Log the search to MLflow: a parent run, with one nested run per trial (its "
+           "hyperparameters, metrics at every epoch, status, duration); `kerastune export` adds the model and its "
+           "test score. A resume continues the same parent run. The store: --mlflow-uri, else "
+           "$MLFLOW_TRACKING_URI, else SQLite in the project folder (see it with `mlflow ui --backend-store-uri "
+           "sqlite:///PROJECT/mlflow.db`). Needs: pip install 'kerastune[mlflow]'.", OUTPUT, RUN, default=False),
+    Option("mlflow_uri", str, "The MLflow tracking URI to log to (e.g. http://127.0.0.1:5000 or "
+           "sqlite:///mlflow.db); implies --mlflow.", OUTPUT, RUN, metavar="URI"),
     Option("json_file", Path, "Also write the summary to this JSON file.", OUTPUT, COMMAND, flags=("--json",),
            metavar="FILE"),
     Option("quiet", bool, "Print nothing but the summary at the end (and errors).", OUTPUT, COMMAND, default=False,

@@ -200,6 +200,7 @@ class TrialRunner:
     _model: Any = None  # the model of the fit under way
     _size: dict[str, Any] | None = None  # the trial's model's parameters and inference time (MODEL_SIZE_FILE)
     _history: list[dict[str, float]] = []  # the metrics of each epoch of the trial under way (HISTORY_FILE)
+    tracker: Any = None  # with --mlflow: a mlflow_runs.TrialTracker, which logs each trial as a nested run
 
     def on_trial_begin(self, trial: Any) -> None:
         self._trial_started = time.monotonic()
@@ -208,6 +209,9 @@ class TrialRunner:
             self.deadline = self.read_deadline()
         if self.watchdog is not None:
             self.watchdog.watch(trial.trial_id)
+        if self.tracker is not None:
+            values = trial.hyperparameters.values
+            self.tracker.trial_started(trial.trial_id, {k: v for k, v in values.items() if not k.startswith("tuner/")})
         super().on_trial_begin(trial)
 
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
@@ -261,6 +265,8 @@ class TrialRunner:
         step = len(self._fits) * self._epochs_per_fit + epoch + 1  # the epochs the trial has trained
         metrics = {name: float(v) for name, v in (logs or {}).items() if isinstance(v, int | float | np.number)}
         self._history.append({"step": step, **metrics})
+        if self.tracker is not None:
+            self.tracker.epoch_ended(step, metrics)
         value = (logs or {}).get(self.oracle.objective.name)
         if self.prune is None or value is None:
             return
@@ -275,6 +281,19 @@ class TrialRunner:
             model.stop_training = True
             self._pruned = {"epochs": step, "of": planned, "rule": self.prune}
             log_pruned(self._callbacks, step)
+
+    def _track_end(self, trial: Any, taken_back: bool) -> None:
+        """The trial's MLflow run ended with kerastune's word for how the trial ended, and its score."""
+        if taken_back:
+            status, score = "taken back", None
+        elif trial.status == internals.STOPPED and self._pruned is None:
+            status, score = "interrupted", None  # stopped by the budget before its first epoch ended
+        else:
+            recorded = self.oracle.get_trial(trial.trial_id)
+            score = recorded.score
+            status = ("pruned" if self._pruned is not None else "failed" if recorded.status != "COMPLETED"
+                      else "stopped" if self._budget_stop is not None else "completed")
+        self.tracker.trial_ended(status, score)
 
     def _cross_validate(self, trial: Any, x: Any, y: Any, **kwargs: Any) -> list[Any]:
         """Train on each fold's fit part, score on its held-out part; keras-tuner averages the histories (as
@@ -319,6 +338,8 @@ class TrialRunner:
             if trial.message and stop is None:
                 write_atomically(Path(self.get_trial_dir(trial.trial_id)) / FAILURE_FILE, trial.message.strip() + "\n")
             super().on_trial_end(trial)  # the oracle scores and records the trial here
+        if self.tracker is not None:
+            self._track_end(trial, taken_back)
         if self.on_trial_done is None:
             return
         recorded = trial if taken_back else self.oracle.get_trial(trial.trial_id)

@@ -15,11 +15,12 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import hypermodels
-from tuners import internals, warm_start
+from tuners import internals, mlflow_runs, warm_start
 from tuners.config import OPTION, ConfigError
 from tuners.experiment import resolve
 from tuners.factory import build_tuner, planned_trials, search_arguments
@@ -110,6 +111,8 @@ class Search:
         self.deadline: float | None = self.experiment.run.get("deadline") if worker else None
         self.worker = worker
         self.in_process = False  # set by `run`: trials are trained in this process, not by workers
+        self.mlflow_run: mlflow_runs.SearchRun | None = None  # with --mlflow: the search's parent run
+        self.tracker: mlflow_runs.TrialTracker | None = None  # with --mlflow: this process's trial runs
         self.oracle: Any = None
         self.manifest: dict[str, Any] = {}
         self._lock = ProjectLock(config.project_dir)
@@ -129,7 +132,40 @@ class Search:
         tuner.deadline = self.deadline
         if self.worker:  # the chief may have started a new run (a resume) since: read its deadline at each trial
             tuner.read_deadline = lambda: read_manifest(self.project_dir).get("run", {}).get("deadline")
+        search_run = mlflow_runs.recorded_run(self.project_dir) if self.worker else self.mlflow_run
+        if self.tracked and search_run is not None:
+            tuner.tracker = self.tracker = mlflow_runs.TrialTracker(search_run)
         return tuner
+
+    @property
+    def tracked(self) -> bool:
+        """Whether this run logs to MLflow (--mlflow, --mlflow-uri)."""
+        return bool(self.experiment.run.get("mlflow") or self.experiment.run.get("mlflow_uri"))
+
+    def start_tracking(self) -> None:
+        """With --mlflow: the search's parent run, new or (on resume) the project's, running."""
+        if not self.tracked:
+            return
+        uri = mlflow_runs.tracking_uri(self.project_dir, self.experiment.run.get("mlflow_uri"))
+        params = {"tuner": self.config.tuner, "hypermodel": self.config.hypermodel,
+                  **{name: value for name, value in self.options.items() if value not in (None, [], {}, ())}}
+        tags = {"kerastune.project": str(self.project_dir.resolve()), "kerastune.tuner": self.config.tuner}
+        self.mlflow_run = mlflow_runs.start_search_run(self.project_dir, uri, params, tags)
+
+    def end_tracking(self, summary: SearchSummary) -> dict[str, Any] | None:
+        """With --mlflow: the search's counts and best score in its parent run, which ends; where it is, and what
+        could not be logged."""
+        if self.mlflow_run is None:
+            return None
+        errors = list(self.tracker.errors) if self.tracker is not None else []
+        best = summary.best_trials[0].score if summary.best_trials else None
+        metrics = {"best_score": best, "trials_finished": summary.trials_finished, "completed": summary.completed,
+                   "failed": summary.failed, "pruned": summary.pruned}
+        try:
+            mlflow_runs.end_search_run(self.mlflow_run, metrics, failed=self.error is not None)
+        except mlflow_runs.TrackingError as error:
+            errors.append(str(error))
+        return {**asdict(self.mlflow_run), "errors": errors}
 
     def count_params(self, values: dict[str, Any]) -> int:
         """The parameters of the model a configuration builds (its preprocessing included, as exported)."""
@@ -169,6 +205,7 @@ class Search:
             remove_partial_writes(self.project_dir)
             self.manifest = self._manifest()
             write_manifest(self.project_dir, self.manifest)
+            self.start_tracking()
             tuner = self.build_tuner()
             if self.warm_start is not None:
                 imported = warm_start.import_trials(tuner.oracle, self.warm_start)
@@ -234,6 +271,7 @@ class Search:
         """Summarize the project's trials, record the summary in the manifest, release the project."""
         try:
             summary = self._summary(time.monotonic() - self.started)
+            summary.mlflow = self.end_tracking(summary)
             self.manifest["summary"] = summary.to_dict()
             self.manifest.setdefault("runs", []).append(
                 {"finished": now(), "wall_time_s": round(summary.wall_time_s, 1),

@@ -1,0 +1,207 @@
+"""MLflow tracking (--mlflow): one parent run per search, one nested run per trial, the export in the parent.
+
+- The parent run: the search's tuner, hypermodel, objective and options as parameters; at the end of each run of
+  the search, its counts and best score as metrics. Its id is kept in the project (MLFLOW_FILE), so that a resumed
+  search continues the same parent run (and marks the trial runs a kill left running as killed).
+- A trial's run, nested under it: the trial's hyperparameters as parameters, its metrics at every epoch (step =
+  epochs trained), its score, and its kerastune status as the tag `kerastune.status`; MLflow's own status says
+  FINISHED (completed, or stopped by the time budget with epochs to score), KILLED (pruned, or given back) or
+  FAILED. Trial runs are written by the process that trains the trial (this one, or a worker).
+- `kerastune export` logs the saved model and its test scores to the parent run (`log_export`).
+
+Without a tracking URI (--mlflow-uri, else the MLFLOW_TRACKING_URI environment variable), the store is SQLite in
+the project folder (MLflow no longer takes a plain folder as its store by default), its artifacts beside it.
+Nothing here prints: failures to log raise `TrackingError`, which the caller reports.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+MLFLOW_FILE = "mlflow.json"  # {"tracking_uri", "experiment_id", "run_id"}: the search's parent run
+LOCAL_STORE = "mlflow.db"
+LOCAL_ARTIFACTS = "mlartifacts"
+INSTALL_HINT = "pip install 'kerastune[mlflow]'"
+PARENT = "mlflow.parentRunId"  # MLflow's tag that nests a run under another
+TRIAL_TAG = "kerastune.trial_id"
+STATUS_TAG = "kerastune.status"
+# kerastune's trial status -> MLflow's run status
+RUN_STATUS = {"completed": "FINISHED", "stopped": "FINISHED", "pruned": "KILLED", "taken back": "KILLED",
+              "interrupted": "KILLED", "failed": "FAILED"}
+
+
+class TrackingError(RuntimeError):
+    """MLflow cannot be used, or refused what kerastune logged; the message says why."""
+
+
+@dataclass(frozen=True)
+class SearchRun:
+    """Where a search's parent run is."""
+
+    tracking_uri: str
+    experiment_id: str
+    run_id: str
+
+
+def tracking_uri(project_dir: Path, uri: str | None = None) -> str:
+    """The tracking URI to log to: `uri`, else MLFLOW_TRACKING_URI, else SQLite in the project folder."""
+    return uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(Path(project_dir) / LOCAL_STORE).resolve()}"
+
+
+def client(uri: str) -> Any:
+    """An MlflowClient on `uri`, with MLflow's and its database's INFO lines kept off the terminal."""
+    try:
+        from mlflow.tracking import MlflowClient
+    except ImportError:
+        raise TrackingError(f"--mlflow needs MLflow, which is not installed: {INSTALL_HINT}") from None
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return MlflowClient(tracking_uri=uri)
+
+
+def recorded_run(project_dir: Path) -> SearchRun | None:
+    """The parent run a search of this project logged to, if one did."""
+    try:
+        return SearchRun(**json.loads((Path(project_dir) / MLFLOW_FILE).read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def start_search_run(project_dir: Path, uri: str, params: dict[str, Any], tags: dict[str, str]) -> SearchRun:
+    """The search's parent run, running: the one this project recorded in the same store (resumed, its trial runs
+    that a kill left running marked killed), else a new one in the experiment named after the project folder."""
+    project_dir = Path(project_dir)
+    mlflow = client(uri)
+    try:
+        recorded = recorded_run(project_dir)
+        if recorded is not None and recorded.tracking_uri == uri and _exists(mlflow, recorded.run_id):
+            mlflow.update_run(recorded.run_id, status="RUNNING")
+            for run in mlflow.search_runs([recorded.experiment_id],
+                                          filter_string=f"tags.`{PARENT}` = '{recorded.run_id}'"):
+                if run.info.status == "RUNNING":
+                    mlflow.set_tag(run.info.run_id, STATUS_TAG, "interrupted")
+                    mlflow.set_terminated(run.info.run_id, status="KILLED")
+            return recorded
+        name = project_dir.resolve().name
+        experiment = mlflow.get_experiment_by_name(name)
+        if experiment is not None:
+            experiment_id = experiment.experiment_id
+        else:
+            local = uri == tracking_uri(project_dir) and uri.startswith("sqlite:")
+            location = (project_dir / LOCAL_ARTIFACTS).resolve().as_uri() if local else None
+            experiment_id = mlflow.create_experiment(name, artifact_location=location)
+        run = mlflow.create_run(experiment_id, run_name=name, tags=tags)
+        _log_params(mlflow, run.info.run_id, params)
+    except TrackingError:
+        raise
+    except Exception as error:
+        raise TrackingError(f"MLflow at {uri}: {_reason(error)}") from None
+    search_run = SearchRun(uri, experiment_id, run.info.run_id)
+    (project_dir / MLFLOW_FILE).write_text(json.dumps(asdict(search_run), indent=2) + "\n")
+    return search_run
+
+
+def end_search_run(search_run: SearchRun, metrics: dict[str, float], failed: bool = False) -> None:
+    """The search's counts and best score logged to its parent run, and the run ended."""
+    mlflow = client(search_run.tracking_uri)
+    try:
+        _log_metrics(mlflow, search_run.run_id, metrics)
+        mlflow.set_terminated(search_run.run_id, status="FAILED" if failed else "FINISHED")
+    except Exception as error:
+        raise TrackingError(f"MLflow at {search_run.tracking_uri}: {_reason(error)}") from None
+
+
+def log_export(project_dir: Path, model_file: Path, report_file: Path, scores: dict[str, float]) -> SearchRun | None:
+    """The exported model and its test scores logged to the project's parent run; None when the project was not
+    searched with --mlflow."""
+    search_run = recorded_run(project_dir)
+    if search_run is None:
+        return None
+    mlflow = client(search_run.tracking_uri)
+    try:
+        _log_metrics(mlflow, search_run.run_id, {f"export_{name}": value for name, value in scores.items()})
+        for file in (model_file, report_file):
+            mlflow.log_artifact(search_run.run_id, str(file), artifact_path="export")
+    except Exception as error:
+        raise TrackingError(f"MLflow at {search_run.tracking_uri}: {_reason(error)}") from None
+    return search_run
+
+
+class TrialTracker:
+    """Each trial's nested run, as the process that trains the trial sees it (`TrialRunner.tracker`).
+
+    A failure to log is kept in `errors` (the trial goes on): a search is not lost to a tracking server's hiccup.
+    """
+
+    def __init__(self, search_run: SearchRun) -> None:
+        self.search_run = search_run
+        self.client = client(search_run.tracking_uri)
+        self.run_id: str | None = None
+        self.errors: list[str] = []
+
+    def trial_started(self, trial_id: str, hyperparameters: dict[str, Any]) -> None:
+        def start() -> None:
+            run = self.client.create_run(self.search_run.experiment_id, run_name=f"trial {trial_id}",
+                                         tags={PARENT: self.search_run.run_id, TRIAL_TAG: trial_id})
+            self.run_id = run.info.run_id
+            _log_params(self.client, self.run_id, hyperparameters)
+
+        self.run_id = None
+        self._try(start)
+
+    def epoch_ended(self, step: int, metrics: dict[str, float]) -> None:
+        if self.run_id is not None:
+            self._try(lambda: _log_metrics(self.client, self.run_id, metrics, step))
+
+    def trial_ended(self, status: str, score: float | None) -> None:
+        if self.run_id is None:
+            return
+        run_id = self.run_id
+
+        def end() -> None:
+            if score is not None and math.isfinite(score):
+                self.client.log_metric(run_id, "score", score)
+            self.client.set_tag(run_id, STATUS_TAG, status)
+            self.client.set_terminated(run_id, status=RUN_STATUS.get(status, "FINISHED"))
+
+        self._try(end)
+        self.run_id = None
+
+    def _try(self, step: Any) -> None:
+        try:
+            step()
+        except Exception as error:
+            self.errors.append(_reason(error))
+
+
+def _exists(mlflow: Any, run_id: str) -> bool:
+    try:
+        return mlflow.get_run(run_id).info.lifecycle_stage == "active"
+    except Exception:
+        return False
+
+
+def _log_params(mlflow: Any, run_id: str, params: dict[str, Any]) -> None:
+    from mlflow.entities import Param
+
+    mlflow.log_batch(run_id, params=[Param(str(name), str(value)) for name, value in params.items()])
+
+
+def _log_metrics(mlflow: Any, run_id: str, metrics: dict[str, float], step: int = 0) -> None:
+    import time
+
+    from mlflow.entities import Metric
+
+    stamp = int(time.time() * 1000)
+    mlflow.log_batch(run_id, metrics=[Metric(name, float(value), stamp, step) for name, value in metrics.items()
+                                      if value is not None and math.isfinite(float(value))])
+
+
+def _reason(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
