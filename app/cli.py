@@ -228,7 +228,7 @@ def export(
     The search scored its trials on part of the training examples; the exported model learns from all
     of them (the validation split included). The saved model takes the data as you hold it (images as
     they come, CSV rows as numbers; its preprocessing is inside): keras.saving.load_model opens it, no
-    kerastune needed.
+    kerastune needed. A project searched with --mlflow: the model and its test scores go to its MLflow run too.
     Example: kerastune export tuning/hyperband-mlp --output mnist.keras
     """
     from app.exporter import DEFAULT_NAME, check_destination, export_project, report_path

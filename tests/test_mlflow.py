@@ -89,3 +89,26 @@ def test_mlflow_uri_logs_to_the_store_it_names(tiny_npz: Path, tmp_path: Path,
     runs = mlflow.search_runs(experiment_names=["random-tutorial-micro"], output_format="list")
     assert len(runs) == 2 and {r.info.status for r in runs} == {"FINISHED"}
     assert sum("mlflow.parentRunId" in r.data.tags for r in runs) == 1
+
+
+def test_a_resume_continues_the_parent_run_and_marks_the_trial_runs_a_kill_left_running(tmp_path: Path) -> None:
+    from tuners import mlflow_runs
+
+    project = tmp_path / "random-mlp"
+    project.mkdir()
+    uri = mlflow_runs.tracking_uri(project)
+    first = mlflow_runs.start_search_run(project, uri, {"tuner": "random"}, {})
+    killed = mlflow_runs.TrialTracker(first)
+    killed.trial_started("0", {"units": 32})
+    killed.epoch_ended(1, {"val_accuracy": 0.5})  # then SIGKILL: the trial's run is left RUNNING
+    client = mlflow.tracking.MlflowClient(uri)
+    assert client.get_run(killed.run_id).info.status == "RUNNING"
+
+    resumed = mlflow_runs.start_search_run(project, uri, {"tuner": "random"}, {})
+    assert resumed == first  # the same parent run, running again
+    assert client.get_run(first.run_id).info.status == "RUNNING"
+    stale = client.get_run(killed.run_id)
+    assert stale.info.status == "KILLED" and stale.data.tags["kerastune.status"] == "interrupted"
+
+    other = mlflow_runs.start_search_run(project, f"sqlite:///{tmp_path / 'elsewhere.db'}", {"tuner": "random"}, {})
+    assert other.run_id != first.run_id  # another store: a new parent run there
