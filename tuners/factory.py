@@ -103,15 +103,25 @@ def finish_logs(callbacks: list[Any]) -> None:
 PRUNED_TAG = "pruned_after_epoch"  # the scalar that marks a pruned trial in TensorBoard (a column in HParams)
 
 
+# The scalar of a trial's score in TensorBoard: a column of HParams, shown by default (it shows the first five
+# metrics by name, and this one sorts before Keras's epoch_*)
+SCORE_TAG = "best_score"
+
+
 def log_pruned(callbacks: list[Any], epochs: int) -> None:
     """Mark a pruned trial in its TensorBoard logs: a scalar `pruned_after_epoch` in its HParams session, which the
     HParams dashboard shows as a column (empty for the trials that were not pruned)."""
+    log_scalar(callbacks, PRUNED_TAG, epochs, step=epochs - 1)
+
+
+def log_scalar(callbacks: list[Any], tag: str, value: float, step: int = 0) -> None:
+    """A scalar in the TensorBoard logs of the fit of these callbacks (its HParams session), if it writes any."""
     import tensorflow as tf
 
     for callback in callbacks:
         if isinstance(callback, keras.callbacks.TensorBoard):
             with tf.summary.create_file_writer(str(callback.log_dir)).as_default():
-                tf.summary.scalar(PRUNED_TAG, epochs, step=epochs - 1)
+                tf.summary.scalar(tag, value, step=step)
 
 
 def finished_epochs(history: Any) -> int:
@@ -338,6 +348,10 @@ class TrialRunner:
             if trial.message and stop is None:
                 write_atomically(Path(self.get_trial_dir(trial.trial_id)) / FAILURE_FILE, trial.message.strip() + "\n")
             super().on_trial_end(trial)  # the oracle scores and records the trial here
+            score = self.oracle.get_trial(trial.trial_id).score
+            if score is not None and math.isfinite(score):
+                # HParams shows a metric's last epoch; the trial's score is its best epoch's (or the mean of its fits)
+                log_scalar(self._callbacks, SCORE_TAG, score)
         if self.tracker is not None:
             self._track_end(trial, taken_back)
         if self.on_trial_done is None:
