@@ -336,7 +336,10 @@ def _optuna_dashboard(project_dir: Path, port: int) -> None:
         time.sleep(OPTUNA_REFRESH_S)
         running = search_running(project_dir)
         if running or was_running:  # once more after the search ends
-            write_storage(project_dir)
+            try:
+                write_storage(project_dir)
+            except (OSError, ValueError):  # a trial file being written as it was read: next time
+                continue
         was_running = running
 
 
