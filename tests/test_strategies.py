@@ -148,6 +148,22 @@ def test_tpe_searches_a_conditional_space_and_resumes(tiny_npz: Path, tmp_path: 
     state = json.loads((project / "oracle.json").read_text())["kerastune"]
     assert set(state["study"]) == set(files)  # every trial is in the study the sampler learns from
 
+    # in optuna-dashboard's storage: the same trials, with the distributions the sampler draws from
+    from tuners.optuna_storage import storage_url, study_name, write_storage
+    from tuners.study import distribution
+
+    write_storage(project)
+    stored = optuna.load_study(study_name=study_name(project), storage=storage_url(project))
+    assert {t.user_attrs["kerastune_trial_id"] for t in stored.trials} == set(files)
+    assert {t.state.name for t in stored.trials} == {"COMPLETE"}
+    import keras_tuner as kt
+
+    searched = kt.HyperParameters.from_config(json.loads((project / "oracle.json").read_text())["hyperparameters"])
+    space = {hp.name: hp for hp in searched.space}
+    for trial in stored.trials:
+        assert trial.distributions == {name: distribution(space[name]) for name in trial.params}
+        assert list(trial.intermediate_values) == [1]  # its one epoch
+
 
 def test_keras_tuner_hyperparameters_map_to_optuna_distributions() -> None:
     import keras_tuner as kt

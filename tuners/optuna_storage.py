@@ -48,7 +48,7 @@ def write_storage(project_dir: Path) -> Report:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     project_dir = Path(project_dir)
     report = load_report(project_dir, with_importance=False)
-    dists = {h.name: distribution(h.kind, h.config, steps=False) for h in report.hyperparameters}
+    dists = {h.name: distribution(h.kind, h.config) for h in report.hyperparameters}  # as tpe samples them
     rows = {row.trial_id: row for row in report.trials}
     order = [trial_id for trial_id in report.end_order if trial_id in rows]
     order += sorted(set(rows) - set(order))  # running and interrupted trials last
