@@ -16,6 +16,12 @@ mlflow = pytest.importorskip("mlflow", reason="MLflow is not installed: pip inst
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def _no_tracking_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests log to their own stores, never to a server the environment names."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
 def run(*args: object):
     return runner.invoke(app, [str(a) for a in args])
 
