@@ -131,6 +131,10 @@ def test_the_hparams_view_lists_every_trial_with_its_hyperparameters_and_score(f
     try:
         page.goto(dashboard.url)
         rows = hparams_table(page)
+        while len(rows) < TRIALS or not all(row.get("best_score") for row in rows.values()):
+            page.wait_for_timeout(2000)  # TensorBoard still reading the logs: the test's time limit bounds this
+            page.reload()
+            rows = hparams_table(page)
         screenshot(page, "tensorboard-hparams.png")
     finally:
         dashboard.stop()
@@ -168,11 +172,12 @@ def test_new_trials_appear_on_reload_while_the_search_runs(tiny_npz: Path, tmp_p
         _, errors = process.communicate(timeout=240)
         assert process.returncode == 0, errors
 
-        def all_listed() -> bool:
+        def all_listed() -> bool:  # TensorBoard reads new event files every few seconds: reload until it has
             page.reload()
-            return len(hparams_table(page)) == 4
+            rows = hparams_table(page)
+            return len(rows) == 4 and all(row.get("best_score") for row in rows.values())
 
-        wait_for(all_listed, 120, "the HParams view to list the 4 trials after a reload")
+        wait_for(all_listed, 120, "the HParams view to list the 4 trials and their scores after a reload")
         after = hparams_table(page)
         screenshot(page, "tensorboard-hparams-after-reload.png")
     finally:
