@@ -292,14 +292,14 @@ class TrialRunner:
             self._pruned = {"epochs": step, "of": planned, "rule": self.prune}
             log_pruned(self._callbacks, step)
 
-    def _track_end(self, trial: Any, taken_back: bool) -> None:
-        """The trial's MLflow run ended with kerastune's word for how the trial ended, and its score."""
+    def _track_end(self, trial: Any, recorded: Any, taken_back: bool) -> None:
+        """The trial's MLflow run ended with kerastune's word for how the trial ended (`recorded`: as the oracle
+        recorded it), and its score."""
         if taken_back:
             status, score = "taken back", None
         elif trial.status == internals.STOPPED and self._pruned is None:
             status, score = "interrupted", None  # stopped by the budget before its first epoch ended
         else:
-            recorded = self.oracle.get_trial(trial.trial_id)
             score = recorded.score
             status = ("pruned" if self._pruned is not None else "failed" if recorded.status != "COMPLETED"
                       else "stopped" if self._budget_stop is not None else "completed")
@@ -348,15 +348,14 @@ class TrialRunner:
             if trial.message and stop is None:
                 write_atomically(Path(self.get_trial_dir(trial.trial_id)) / FAILURE_FILE, trial.message.strip() + "\n")
             super().on_trial_end(trial)  # the oracle scores and records the trial here
-            score = self.oracle.get_trial(trial.trial_id).score
-            if score is not None and math.isfinite(score):
-                # HParams shows a metric's last epoch; the trial's score is its best epoch's (or the mean of its fits)
-                log_scalar(self._callbacks, SCORE_TAG, score)
+        recorded = trial if taken_back else self.oracle.get_trial(trial.trial_id)  # one call (a worker asks the chief)
+        if not taken_back and recorded.score is not None and math.isfinite(recorded.score):
+            # HParams shows a metric's last epoch; the trial's score is its best epoch's (or the mean of its fits)
+            log_scalar(self._callbacks, SCORE_TAG, recorded.score)
         if self.tracker is not None:
-            self._track_end(trial, taken_back)
+            self._track_end(trial, recorded, taken_back)
         if self.on_trial_done is None:
             return
-        recorded = trial if taken_back else self.oracle.get_trial(trial.trial_id)
         if stop is not None and trial.status == internals.STOPPED:  # the budget stopped it before an epoch ended
             recorded.status, recorded.message = internals.STOPPED, UNSTARTED_BY_BUDGET
         elif taken_back or (recorded.status == internals.STOPPED and self._pruned is None):  # the chief ignored it
