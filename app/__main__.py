@@ -1,5 +1,5 @@
-"""`python -m app` runs the kerastune command line."""
+"""`python -m kerastune.app` runs the kerastune command line (as `python -m kerastune` does)."""
 
-from app.cli import main
+from kerastune.app.cli import main
 
 main()

@@ -16,10 +16,10 @@ from typing import Annotated, Any
 
 import typer
 
-from app import output
-from app.errors import INTERRUPTED, KerastuneGroup
-from app.progress import SearchProgress
-from app.runtime import import_tensorflow_quietly
+from kerastune.app import output
+from kerastune.app.errors import INTERRUPTED, KerastuneGroup
+from kerastune.app.progress import SearchProgress
+from kerastune.tuners.tf_noise import import_tensorflow_quietly
 
 # TensorFlow's and gRPC's C++ log chatter is noise for a command-line user.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -103,8 +103,8 @@ def space(hypermodel: HypermodelArg, output_format: FormatOpt = Format.table) ->
 
     import_tensorflow_quietly()
     import hypermodels
-    from data import MNIST_SPEC
-    from tuners.search import hypermodel_space
+    from kerastune.data import MNIST_SPEC
+    from kerastune.tuners.run.search import hypermodel_space
 
     instance = hypermodels.get(hypermodel)
     if getattr(instance, "spec", None) is None:
@@ -120,7 +120,7 @@ def space(hypermodel: HypermodelArg, output_format: FormatOpt = Format.table) ->
     output.print_space(hypermodel, rows, grid, output.takes(instance))
 
 
-# The five search commands, each made from the option table (tuners.config.OPTIONS): its own options, with
+# The five search commands, each made from the option table (kerastune.tuners.options.OPTIONS): its own options, with
 # their help, panels and defaults.
 SEARCH_COMMANDS = {
     "random": ("Random search: try random configurations of the search space.",
@@ -139,7 +139,7 @@ SEARCH_COMMANDS = {
 
 def _search_command(tuner: str, summary: str, example: str) -> None:
     """Register the `kerastune TUNER` command, its signature made from the tuner's options."""
-    from tuners.config import options_of
+    from kerastune.tuners.options import options_of
 
     def command(hypermodel: str, **values: Any) -> None:
         _search(tuner, hypermodel, values)
@@ -182,7 +182,7 @@ def evaluate(
     """
     output.check_writable(json_file)
     import_tensorflow_quietly()
-    from app.evaluator import evaluate_project
+    from kerastune.tuners.evaluation.evaluate import evaluate_project
 
     evaluation = evaluate_project(project_dir, top=top, data=data, allow_other_data=allow_other_data)
     output.print_evaluation(evaluation)
@@ -231,7 +231,7 @@ def export(
     kerastune needed. A project searched with --mlflow: the model and its test scores go to its MLflow run too.
     Example: kerastune export tuning/hyperband-mlp --output mnist.keras
     """
-    from app.exporter import DEFAULT_NAME, check_destination, export_project, report_path
+    from kerastune.tuners.evaluation.export import DEFAULT_NAME, check_destination, export_project, report_path
 
     model_file = output_file if output_file is not None else project_dir / DEFAULT_NAME
     if project_dir.is_dir():
@@ -275,17 +275,17 @@ def report(
     output.check_writable(plot, "--plot")
     if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
         raise typer.BadParameter(f"{plot}: name a .png, .svg or .pdf file", param_hint="--plot")
-    from tuners.report import load_report
+    from kerastune.tuners.records.report import load_report
 
     trials = load_report(project_dir)
     output.print_report(trials, output_format.value)
     if plot is not None:
-        from app.plots import plot_report
+        from kerastune.app.plots import plot_report
 
         plot_report(trials, plot)
         typer.echo(f"Wrote {plot}", err=output_format is not ReportFormat.table)  # keep CSV/JSON output clean
     if optuna_storage:
-        from tuners.optuna_storage import storage_url, study_name, write_storage
+        from kerastune.tuners.integrations.optuna_storage import storage_url, study_name, write_storage
 
         written = write_storage(project_dir)
         url = storage_url(project_dir)
@@ -315,7 +315,7 @@ def dashboard(
     """
     if optuna:
         _optuna_dashboard(project_dir, 8080 if port is None else port)
-    from app.tensorboard import start_dashboard
+    from kerastune.tuners.integrations.tensorboard import start_dashboard
 
     url = start_dashboard(project_dir, 6006 if port is None else port)
     output.say(f"TensorBoard for {project_dir}: {url}#hparams (Ctrl-C to stop)")
@@ -325,9 +325,9 @@ def dashboard(
 
 def _optuna_dashboard(project_dir: Path, port: int) -> None:
     """optuna-dashboard on the project's Optuna storage, written again every few seconds while a search runs."""
-    from app.optuna_board import start_optuna_dashboard
-    from tuners.lock import search_running
-    from tuners.optuna_storage import write_storage
+    from kerastune.tuners.integrations.optuna_dashboard import start_optuna_dashboard
+    from kerastune.tuners.integrations.optuna_storage import write_storage
+    from kerastune.tuners.records.lock import search_running
 
     url = start_optuna_dashboard(project_dir, port)
     output.say(f"optuna-dashboard for {project_dir}: {url} (Ctrl-C to stop)")
@@ -345,8 +345,9 @@ def _optuna_dashboard(project_dir: Path, port: int) -> None:
 
 def _search(tuner: str, hypermodel: str, values: dict[str, Any]) -> None:
     """Run one search command: check, announce, search with a line per trial, summarize."""
-    from tuners.config import config_from_command_line
-    from tuners.runmode import WarmWorkers, run_mode
+    from kerastune.tuners.options import config_from_command_line
+    from kerastune.tuners.workers.local import WarmWorkers
+    from kerastune.tuners.workers.run_mode import run_mode
 
     output.check_writable(values["json_file"])
     if values["quiet"] and values["verbose"]:
@@ -369,9 +370,10 @@ def _run_search(config: Any, mode: Any, values: dict[str, Any], warm: Any) -> No
         os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     import_tensorflow_quietly()
     import hypermodels
-    from tuners import parallel
-    from tuners.project import load_project, project_state
-    from tuners.search import Search
+    from kerastune.tuners.records.project import load_project, project_state
+    from kerastune.tuners.run.search import Search
+    from kerastune.tuners.workers.chief import run_chief
+    from kerastune.tuners.workers.worker import run_worker
 
     hypermodels.get_entry(config.hypermodel)  # an unknown name fails before the data loads
     worker = mode.kind == "worker"
@@ -390,7 +392,7 @@ def _run_search(config: Any, mode: Any, values: dict[str, Any], warm: Any) -> No
     try:
         if worker:
             say(f"Worker {mode.worker_id} joins {config.project_dir} (oracle at {mode.host}:{mode.port}).")
-            finished = parallel.run_worker(search, mode.host, mode.port, mode.worker_id, progress.trial)
+            finished = run_worker(search, mode.host, mode.port, mode.worker_id, progress.trial)
             say(f"Worker {mode.worker_id} is done: it ran {output.plural(finished, 'trial')}; "
                 "the chief prints the search's summary.")
             return
@@ -404,7 +406,7 @@ def _run_search(config: Any, mode: Any, values: dict[str, Any], warm: Any) -> No
             if mode.kind == "in-process":
                 summary = search.run(on_trial=progress.trial, on_epoch=progress.epoch)
             else:
-                summary = parallel.run_chief(
+                summary = run_chief(
                     search, mode.host, mode.port, local_workers=mode.workers, worker_timeout=mode.worker_timeout,
                     on_trial=progress.trial, on_notice=output.warn,
                     on_listening=lambda host, port: say(f"Oracle service listening on {host}:{port}."), warm=warm,
@@ -421,8 +423,8 @@ def _run_search(config: Any, mode: Any, values: dict[str, Any], warm: Any) -> No
 def _load_data(source: str | None, values: dict[str, Any], recorded: dict[str, Any] | None, seed: int) -> Any:
     """The data of a search: `--data` as given (read as the recorded data was, for a resume), or the recorded
     data of the project it resumes or works for, or MNIST for a new project."""
-    import data
-    from tuners.config import ConfigError, parse_split
+    from kerastune import data
+    from kerastune.tuners.options import ConfigError, parse_split
 
     target, task = values.get("target"), values.get("task")
     task = task.value if task is not None else None

@@ -19,19 +19,19 @@ INTERRUPTED = 130
 # loaded, so that `kerastune --help` imports none of them (hypermodels imports TensorFlow).
 _USAGE_ERRORS = (
     ("hypermodels.registry", "HypermodelError"),
-    ("tuners.config", "ConfigError"),
-    ("data.dataset", "DataError"),
-    ("tuners.project", "ProjectError"),
-    ("tuners.mlflow_runs", "TrackingError"),
+    ("kerastune.tuners.options", "ConfigError"),
+    ("kerastune.data.dataset", "DataError"),
+    ("kerastune.tuners.records.project", "ProjectError"),
+    ("kerastune.tuners.integrations.mlflow_runs", "TrackingError"),
 )
 
 
 # runtime failures whose message says it all: printed without their class name, exit code 1
 _KNOWN_FAILURES = (
-    ("tuners.search", "TrialsFailedError"),
-    ("tuners.parallel", "WorkersFailedError"),
-    ("app.exporter", "ExportError"),
-    ("tuners.lock", "LockUnavailableError"),
+    ("kerastune.tuners.run.search", "TrialsFailedError"),
+    ("kerastune.tuners.workers.chief", "WorkersFailedError"),
+    ("kerastune.tuners.evaluation.export", "ExportError"),
+    ("kerastune.tuners.records.lock", "LockUnavailableError"),
 )
 
 

@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tuners.report import RANKED
-from tuners.results import budget_stop_text, pruned_text
+from kerastune.tuners.records.report import RANKED
+from kerastune.tuners.records.summary import budget_stop_text, pruned_text
 
 WIDE = 140  # columns for tables when output is not a terminal (logs, CI)
 OTHER_DATA = " (not the data the search ran on: --allow-other-data)"
@@ -123,7 +123,7 @@ def _stratified(info: dict[str, Any]) -> str:
 
 def task_line(search: Any) -> str:
     """What the search learns, and how the models take the data (stated in a run's first lines)."""
-    from data import DataSpec
+    from kerastune.data import DataSpec
 
     spec = DataSpec.from_dict(dict(search.experiment.data["spec"]))
     if spec.kind == "images":
@@ -164,7 +164,7 @@ def _how(mode: Any) -> str:
     if mode.kind == "in-process":
         return "in this process"
     if mode.kind == "local-workers":
-        from tuners import runmode
+        from kerastune.tuners.workers import run_mode as runmode
 
         gpus = runmode.visible_gpus()
         if gpus:
@@ -416,7 +416,7 @@ def takes(hypermodel: Any) -> str:
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
     """Write a JSON file atomically."""
-    from tuners.project import write_atomically
+    from kerastune.tuners.records.project import write_atomically
 
     write_atomically(path, json.dumps(payload, indent=2, default=str) + "\n")
 

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from tuners.report import RANKED
+from kerastune.tuners.records.report import RANKED
 
 PANEL_INCHES = 3.6
 COLUMNS = 3

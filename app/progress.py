@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from app import output
+from kerastune.app import output
 
 
 class SearchProgress:

@@ -1,6 +1,7 @@
-"""A local worker started ahead of its command (tuners.runmode.WarmWorkers): it imports TensorFlow while its
-chief gets the search ready, then reads one line on stdin, `{"argv": [...], "log": PATH}`, sends its output to
-the log and runs that worker command. It exits quietly if its chief closes stdin without a command.
+"""A local worker started ahead of its command (kerastune.tuners.workers.local.WarmWorkers): it imports
+TensorFlow while its chief gets the search ready, then reads one line on stdin, `{"argv": [...], "log": PATH}`,
+sends its output to the log and runs that worker command. It exits quietly if its chief closes stdin without a
+command.
 
 Its own arguments (the worker's id and the project folder) are for whoever lists the processes (`ps`)."""
 
@@ -12,10 +13,10 @@ import sys
 
 
 def main() -> None:
-    from app.runtime import import_tensorflow_quietly
+    from kerastune.tuners.tf_noise import import_tensorflow_quietly
 
     import_tensorflow_quietly()  # the point of starting ahead; its start-up messages are held back
-    from tuners.parallel import die_with_parent
+    from kerastune.tuners.workers.local import die_with_parent
 
     die_with_parent()
     line = sys.stdin.readline()
@@ -26,7 +27,7 @@ def main() -> None:
     os.dup2(log, 1)
     os.dup2(log, 2)
     os.close(log)
-    from app.cli import app
+    from kerastune.app.cli import app
 
     app(args=request["argv"], prog_name="kerastune")
 

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,14 +29,38 @@ def checkout(commit: str, folder: Path) -> Path:
     return folder
 
 
+def importable(tree: Path) -> tuple[Path, str]:
+    """A folder to put first on the path so that Python imports `tree`'s code, and the module that runs its command
+    line. A tree whose pyproject maps folders to packages ([tool.setuptools.package-dir]: app/ is kerastune.app...)
+    gets that layout built of symbolic links in `tree/.importable`; an older tree is importable as it is."""
+    layout = tomllib.loads((tree / "pyproject.toml").read_text()).get("tool", {}).get("setuptools", {})
+    folders = layout.get("package-dir")
+    if not folders:
+        return tree, "app"  # the layout before kerastune.app: top-level app/, tuners/, data/
+    root = tree / ".importable"
+    if root.exists():
+        return root, "kerastune"
+    for package, folder in sorted(folders.items()):  # parents first: kerastune before kerastune.app
+        link = root.joinpath(*package.split("."))
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if package in ("kerastune",):  # a package with children of its own: a folder of links
+            link.mkdir(exist_ok=True)
+            for item in (tree / folder).iterdir():
+                (link / item.name).symlink_to(item)
+        else:
+            link.symlink_to(tree / folder)
+    return root, "kerastune"
+
+
 def timed_run(code: Path, args: list[str]) -> tuple[float, int, str]:
-    """Wall time, exit code and last line of stderr of `python -m app ARGS`, with `code` first on the path, in
-    an empty folder."""
-    env = {**os.environ, "PYTHONPATH": str(code)}
+    """Wall time, exit code and last line of stderr of kerastune ARGS, with the code of work tree `code` first on
+    the path, in an empty folder."""
+    path, module = importable(code)
+    env = {**os.environ, "PYTHONPATH": str(path)}
     with tempfile.TemporaryDirectory(prefix="kerastune-bench-") as workdir:
         data_args = [str(Path(arg).resolve()) if Path(arg).exists() else arg for arg in args]
         started = time.monotonic()
-        result = subprocess.run([sys.executable, "-m", "app", *data_args, "--quiet"], cwd=workdir, env=env,
+        result = subprocess.run([sys.executable, "-m", module, *data_args, "--quiet"], cwd=workdir, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         error = (result.stderr.strip().splitlines() or [""])[-1] if result.returncode else ""
         return time.monotonic() - started, result.returncode, error

@@ -1,10 +1,10 @@
-"""Where one trial's time goes (issue 13): process start, data, model, tracing, training steps, validation.
+"""Where one trial's time goes: process start, data, model, tracing, training steps, validation.
 
-In a fresh process with one TensorFlow thread (as a local worker trains), builds a model the way a
-kerastune search does (the hypermodel behind its preprocessing layers, `tuners.prepared`), trains
-it for 2 epochs on 50,000 MNIST digits and validates on 10,000, and times each part with callbacks:
-TensorFlow's import, loading the data, building and compiling, the first call of the training
-function (tracing), the training steps, the validation passes. Once per --steps-per-execution value.
+In a fresh process with one TensorFlow thread (as a local worker trains), builds a model the way a kerastune search
+does (the hypermodel behind its preprocessing layers, `kerastune.tuners.run.prepared_hypermodel`), trains it for 2
+epochs on 50,000 MNIST digits and validates on 10,000, and times each part with callbacks: TensorFlow's import,
+loading the data, building and compiling, the first call of the training function (tracing), the training steps, the
+validation passes. Once per --steps-per-execution value.
 
     .venv/bin/python bench/epoch_profile.py --data ../shared/data/mnist.npz
     .venv/bin/python bench/epoch_profile.py --data ../shared/data/mnist.npz --hypermodel mlp --batch 128
@@ -27,7 +27,7 @@ started = time.perf_counter()
 import keras, tensorflow as tf
 imported = time.perf_counter()
 import hypermodels, data as kdata
-from tuners.prepared import PreparedHyperModel
+from kerastune.tuners.run.prepared_hypermodel import PreparedHyperModel
 path, name, batch, steps, values = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv[5])
 dataset = kdata.load(path)
 x, y = dataset.x_train, dataset.y_train

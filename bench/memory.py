@@ -88,7 +88,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as directory:
         data = str(Path(args.data).resolve())
-        command = [sys.executable, "-m", "app", "random", args.hypermodel, "--data", data, "--dir", directory,
+        command = [sys.executable, "-m", "kerastune", "random", args.hypermodel, "--data", data, "--dir", directory,
                    "--max-trials", str(args.trials), "--epochs", str(args.epochs), "--workers", str(args.workers)]
         print("$", " ".join(command), flush=True)
         started = time.monotonic()

@@ -27,11 +27,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from tuners.seeds import derived_seed  # noqa: E402 (the project's own module, from its folder)
+from kerastune.tuners.run.seeds import derived_seed
 
-KERASTUNE = [sys.executable, "-m", "app"]
+ROOT = Path(__file__).resolve().parent.parent
+
+KERASTUNE = [sys.executable, "-m", "kerastune"]
 
 
 def descendants(pid: int) -> list[int]:

@@ -17,8 +17,8 @@ import time
 import keras_tuner as kt
 import numpy as np
 
-import data as kerastune_data
 import hypermodels
+from kerastune import data as kerastune_data
 
 
 def prepare_images(x: np.ndarray) -> np.ndarray:
@@ -35,7 +35,8 @@ def main() -> None:
     parser.add_argument("--dir", default="seed-tuning")
     parser.add_argument("--oracle-seed", type=int, default=0,
                         help="the RandomSearch seed (0: a random one); kerastune's for --seed S is "
-                             "tuners.seeds.derived_seed(S, 'oracle'), with which both draw the same configurations")
+                             "kerastune.tuners.run.seeds.derived_seed(S, 'oracle'), with which both draw the same "
+                             "configurations")
     args = parser.parse_args()
 
     started = time.monotonic()

@@ -1,6 +1,6 @@
 """Data for kerastune: load any `--data` source or arrays, check it, find its task, and describe it to models.
 
-    import data
+    from kerastune import data
     dataset = data.load("train.csv", target="price")   # or an .npz, an image folder, "fashion-mnist"...
     dataset = data.from_arrays(x_train, y_train)       # a test set is held out when none is given
     data.spec_of(dataset)                               # what a hypermodel is told: shapes, task, classes
@@ -10,11 +10,11 @@ Loading and checking data is kept apart from tuning (`tuners`) and from search s
 
 from __future__ import annotations
 
-from data.dataset import CLASSIFICATION, IMAGES, REGRESSION, TASKS, DataError, Dataset, fingerprint
-from data.loading import from_arrays, load, load_recorded, sample_path
-from data.spec import MNIST_SPEC, DataSpec, spec_of
-from data.splits import holdout_indices, validation_indices
-from data.tasks import score_predictions
+from kerastune.data.dataset import CLASSIFICATION, IMAGES, REGRESSION, TASKS, DataError, Dataset, fingerprint
+from kerastune.data.loading import from_arrays, load, load_recorded, sample_path
+from kerastune.data.spec import MNIST_SPEC, DataSpec, spec_of
+from kerastune.data.splits import holdout_indices, validation_indices
+from kerastune.data.tasks import score_predictions
 
 __all__ = [
     "CLASSIFICATION",

@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from data import sources
-from data.dataset import CLASSIFICATION, DataError, Dataset
-from data.splits import holdout_indices
-from data.tasks import detect_task, encode_labels, regression_targets
+from kerastune.data import sources
+from kerastune.data.dataset import CLASSIFICATION, DataError, Dataset
+from kerastune.data.splits import holdout_indices
+from kerastune.data.tasks import detect_task, encode_labels, regression_targets
 
 DEFAULT_NAMED = "mnist"
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from data.dataset import DataError
+from kerastune.data.dataset import DataError
 
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 IDX_FILES = {

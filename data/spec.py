@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from data.dataset import CLASSIFICATION, IMAGES, REGRESSION, Dataset
+from kerastune.data.dataset import CLASSIFICATION, IMAGES, REGRESSION, Dataset
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from data.dataset import DataError
+from kerastune.data.dataset import DataError
 
 MIN_TRAINING_SAMPLES = 10
 # The test set kerastune holds out of data that has none, unless --test-split says otherwise

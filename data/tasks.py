@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from data.dataset import CLASSIFICATION, REGRESSION, TASKS, DataError
+from kerastune.data.dataset import CLASSIFICATION, REGRESSION, TASKS, DataError
 
 # A target of whole numbers with more distinct values than this may be a quantity: kerastune asks which task it is
 MAX_GUESSED_CLASSES = 100

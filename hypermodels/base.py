@@ -10,7 +10,7 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
-from data import CLASSIFICATION, MNIST_SPEC, DataSpec
+from kerastune.data import CLASSIFICATION, MNIST_SPEC, DataSpec
 
 
 def fit_defaults(hypermodel: Any) -> dict[str, int]:

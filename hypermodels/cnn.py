@@ -7,9 +7,9 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
-from data import IMAGES, DataSpec
 from hypermodels.base import CosineDecay, KerastuneHyperModel, compile_for_task, output_layer
 from hypermodels.registry import register
+from kerastune.data import IMAGES, DataSpec
 
 MAX_BLOCKS = 3
 

@@ -140,7 +140,7 @@ def load_reference(reference: str) -> Any:
     """Import the object a MODULE:ATTRIBUTE reference names, looking for the module in the current folder first.
 
     The current folder is on `sys.path` only while the module is imported, so that it cannot stand in for
-    any other module later (a folder named `app` or `tuners`, say).
+    any other module later (a folder named `app` or `data`, say).
     """
     module_name, _, attribute = reference.partition(":")
     if not module_name or not attribute:

@@ -11,9 +11,9 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
-from data import CLASSIFICATION, DataSpec
 from hypermodels.base import KerastuneHyperModel
 from hypermodels.registry import register
+from kerastune.data import CLASSIFICATION, DataSpec
 
 PIXELS = 784
 NUM_CLASSES = 10

@@ -42,7 +42,7 @@ def write_fashion_examples(folder: Path, fashion: Path, per_class: int = 300) ->
     """fashion32.npz and fashion-folder/ (see the module's docstring)."""
     from PIL import Image
 
-    import data
+    from kerastune import data
 
     dataset = data.load(fashion)
     padded = np.pad(dataset.x_train, ((0, 0), (2, 2), (2, 2)))

@@ -23,7 +23,7 @@ def _balanced(x: np.ndarray, y: np.ndarray, per_class: int) -> tuple[np.ndarray,
 @pytest.fixture(scope="session")
 def tiny_npz(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A Keras-layout .npz of 400 training and 100 test real digits from the bundled sample."""
-    from data import sample_path
+    from kerastune.data import sample_path
 
     with np.load(sample_path(), allow_pickle=False) as sample:
         x_train, y_train = _balanced(sample["x_train"], sample["y_train"], TINY_TRAIN_PER_CLASS)
@@ -35,7 +35,7 @@ def tiny_npz(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_data(tiny_npz: Path):
-    import data
+    from kerastune import data
 
     return data.load(tiny_npz)
 
@@ -54,7 +54,7 @@ def finished_project(tiny_npz: Path, tmp_path_factory: pytest.TempPathFactory) -
     """A real project of one finished random trial of `mlp` on the tiny data (copy it before changing it)."""
     from typer.testing import CliRunner
 
-    from app.cli import app
+    from kerastune.app.cli import app
 
     directory = tmp_path_factory.mktemp("finished")
     result = CliRunner().invoke(app, ["random", "mlp", "--data", str(tiny_npz), "--dir", str(directory),

@@ -50,7 +50,8 @@ def page(browser) -> Iterator:
 
 def search(tiny_npz: Path, folder: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "app", "random", "mlp", "--data", str(tiny_npz), "--dir", str(folder), "--name", "run",
+        [sys.executable, "-m", "kerastune", "random", "mlp", "--data", str(tiny_npz), "--dir", str(folder),
+         "--name", "run",
          "--max-trials", str(TRIALS), "--epochs", "2", "--workers", "1", "--quiet", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -68,8 +69,8 @@ class Dashboard:
     """`kerastune dashboard PROJECT --port 0 [more]` in a process of its own; `url` is the address it printed."""
 
     def __init__(self, project: Path, *more: str) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "app", "dashboard", str(project), "--port", "0", *more],
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen([sys.executable, "-m", "kerastune", "dashboard", str(project), "--port", "0",
+                                         *more], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = Lines(self.process.stdout).wait_for(lambda line: "http://" in line, 120, "the dashboard's address")
         self.url = "http" + line.split(": http", 1)[1].split(" ")[0]
 
@@ -154,7 +155,7 @@ def test_the_hparams_view_lists_every_trial_with_its_hyperparameters_and_score(f
 def test_new_trials_appear_on_reload_while_the_search_runs(tiny_npz: Path, tmp_path: Path, page) -> None:
     """The search is paused (SIGSTOP) with a trial finished and the next under way, the page loads, the search goes
     on to its end, and a reload lists every trial."""
-    from tuners.optuna_storage import write_storage
+    from kerastune.tuners.integrations.optuna_storage import write_storage
 
     process = search(tiny_npz, tmp_path, "--max-trials", "4")
     project = tmp_path / "run"
@@ -200,7 +201,7 @@ def test_new_trials_appear_on_reload_while_the_search_runs(tiny_npz: Path, tmp_p
 def load_study(project: Path):
     import optuna
 
-    from tuners.optuna_storage import storage_url, study_name
+    from kerastune.tuners.integrations.optuna_storage import storage_url, study_name
 
     return optuna.load_study(study_name=study_name(project), storage=storage_url(project))
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from app.cli import app
+from kerastune.app.cli import app
 
 runner = CliRunner()
 
@@ -26,7 +26,7 @@ def run(*args: str):
 def test_help_does_not_import_tensorflow(args: list[str]) -> None:
     code = (
         "import sys\n"
-        "from app.cli import main\n"
+        "from kerastune.app.cli import main\n"
         f"sys.argv = ['kerastune', *{args!r}]\n"
         "try:\n    main()\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
         "print('TF-LOADED' if 'tensorflow' in sys.modules else 'TF-ABSENT')\n"
@@ -182,7 +182,8 @@ CASES = {
     # options
     "unknown hypermodel": lambda i: (["random", "mpl", *i.common], "did you mean 'mlp'"),
     "bad reference": lambda i: (["random", "nosuchmodule:build", *i.common], "cannot import module"),
-    "missing attribute": lambda i: (["random", "tuners.config:nothing", *i.common], "has no attribute 'nothing'"),
+    "missing attribute": lambda i: (["random", "kerastune.tuners.options:nothing", *i.common],
+                                   "has no attribute 'nothing'"),
     "zero trials": lambda i: (["random", "mlp", "--max-trials", "0", *i.common], "--max-trials must be >= 1"),
     "negative trials": lambda i: (["bayesian", "mlp", "--max-trials", "-3", *i.common], "--max-trials must be >= 1"),
     "negative epochs": lambda i: (["random", "mlp", "--epochs", "-1", *i.common], "--epochs must be >= 1"),

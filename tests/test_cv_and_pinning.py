@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from app.cli import app
+from kerastune.app.cli import app
 
 runner = CliRunner()
 
@@ -32,7 +32,7 @@ def validation_accuracy_per_epoch(run_dir: Path) -> list[float]:
 
 
 def test_cross_validation_folds_are_stratified_disjoint_and_cover_the_training_digits(tiny_data) -> None:
-    from tuners.scoring import cross_validation_folds
+    from kerastune.tuners.run.validation import cross_validation_folds
 
     y = tiny_data.y_train
     folds = cross_validation_folds(y, 3, seed=0)
@@ -102,8 +102,8 @@ def test_fix_and_only_narrow_the_searched_space(tiny_npz: Path, tmp_path: Path) 
 
 
 def test_only_makes_a_grid_of_the_named_hyperparameters(tiny_data, tmp_path: Path) -> None:
-    from tuners.config import SearchConfig
-    from tuners.search import Search
+    from kerastune.tuners.options import SearchConfig
+    from kerastune.tuners.run.search import Search
 
     whole = Search(SearchConfig("grid", "tutorial-gridsearchcv", directory=tmp_path), tiny_data)
     assert whole.options["max_trials"] == 18
@@ -114,8 +114,8 @@ def test_only_makes_a_grid_of_the_named_hyperparameters(tiny_data, tmp_path: Pat
 
 
 def test_fixing_a_layer_count_keeps_the_units_of_the_layers_it_uses(tiny_data, tmp_path: Path) -> None:
-    from tuners.config import SearchConfig
-    from tuners.search import Search
+    from kerastune.tuners.options import SearchConfig
+    from kerastune.tuners.run.search import Search
 
     search = Search(SearchConfig("random", "mlp", directory=tmp_path, fix={"num_layers": "3", "units_3": "64"}),
                     tiny_data)

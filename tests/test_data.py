@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import data
-from data import DataError, Dataset, sources
-from data.splits import default_validation_size
+from kerastune import data
+from kerastune.data import DataError, Dataset, sources
+from kerastune.data.splits import default_validation_size
 
 N_TRAIN, N_TEST = 60, 20
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from app.cli import app
+from kerastune.app.cli import app
 
 runner = CliRunner()
 
@@ -66,7 +66,7 @@ def test_export_epochs_and_output_can_be_chosen(finished_project: Path, tmp_path
 
 
 def test_best_epoch_counts_from_the_start_of_a_continued_hyperband_trial() -> None:
-    from tuners.trials import best_epoch
+    from kerastune.tuners.records.trial import best_epoch
 
     assert best_epoch(0, {}, cross_validated=False) == 1
     assert best_epoch(2, {"tuner/initial_epoch": 7}, cross_validated=False) == 10
@@ -79,8 +79,8 @@ def test_a_cross_validated_trial_exports_for_the_rounded_mean_of_its_folds_best_
     the export trains for the mean rounded to the nearest epoch: 1, 2, 2 give 2, and 2, 3 give 3."""
     from types import SimpleNamespace
 
-    from tuners.results import TrialResult
-    from tuners.trials import FOLDS_FILE, best_epoch
+    from kerastune.tuners.records.summary import TrialResult
+    from kerastune.tuners.records.trial import FOLDS_FILE, best_epoch
 
     assert best_epoch(0, {}, True, [1, 2, 2]) == 2
     assert best_epoch(1, {}, True, [2, 3]) == 3

@@ -11,10 +11,10 @@ import keras_tuner as kt
 import numpy as np
 import pytest
 
-import data
 import hypermodels
 from hypermodels import describe_space, grid_size, search_space
-from tuners.prepared import IncompatibleDataError, PreparedHyperModel, check_takes
+from kerastune import data
+from kerastune.tuners.run.prepared_hypermodel import IncompatibleDataError, PreparedHyperModel, check_takes
 
 NAMES = hypermodels.list_hypermodels()
 ROW_KEYS = {"name", "type", "values", "default", "condition"}

@@ -1,4 +1,4 @@
-"""Canaries: one per keras-tuner or TensorFlow bug that tuners/internals.py works around. Each asserts that the
+"""Canaries: one per keras-tuner or TensorFlow bug that kerastune.tuners.internals works around. Each asserts that the
 bug is still there in the installed version; when an upgrade fixes one, its canary fails, and the workaround can
 go. The workarounds themselves are tested through kerastune's behaviour elsewhere."""
 
@@ -18,7 +18,8 @@ from keras_tuner.src import utils as kt_utils
 from keras_tuner.src.engine import conditions
 from keras_tuner.src.engine import oracle as oracle_module
 
-from tuners import internals
+from kerastune.tuners import internals
+from kerastune.tuners.internals import oracles, patches, tensorflow_state, tuner_hooks
 
 
 def space() -> kt.HyperParameters:
@@ -44,10 +45,10 @@ def test_canary_parent_to_proto_prints_a_debug_line(capsys) -> None:
     """conditions.py:131: `print(self.values[0])` in Parent.to_proto."""
     conditions.Parent("num_layers", [3]).to_proto()
     assert capsys.readouterr().out == "3\n"
-    with internals.patched():
+    with patches.patched():
         proto = conditions.Parent("num_layers", [3]).to_proto()
     assert capsys.readouterr().out == "" and proto.parent.values[0].int_value == 3
-    assert conditions.Parent.to_proto is not internals._parent_to_proto  # restored after the block
+    assert conditions.Parent.to_proto is not patches._parent_to_proto  # restored after the block
 
 
 def test_canary_state_files_are_written_in_place(tmp_path: Path, monkeypatch) -> None:
@@ -58,14 +59,14 @@ def test_canary_state_files_are_written_in_place(tmp_path: Path, monkeypatch) ->
     monkeypatch.setattr(os, "replace", no_rename)
     kt_utils.save_json(str(tmp_path / "oracle.json"), {"a": 1})  # no rename: written in place
     assert json.loads((tmp_path / "oracle.json").read_text()) == {"a": 1}
-    with internals.patched(), pytest.raises(AssertionError, match="renamed"):
+    with patches.patched(), pytest.raises(AssertionError, match="renamed"):
         kt_utils.save_json(str(tmp_path / "oracle.json"), {"a": 2})  # patched: written beside, then renamed
 
 
 def test_canary_every_failed_trial_prints_its_traceback() -> None:
     """config.py:15: DEBUG = True makes _try_run_and_update_trial print each failure's traceback."""
     assert kt_config.DEBUG is True
-    with internals.patched():
+    with patches.patched():
         assert kt_config.DEBUG is False
     assert kt_config.DEBUG is True
 
@@ -115,7 +116,7 @@ def test_canary_retried_trials_start_whatever_the_trial_budget(tmp_path: Path) -
     oracle._retry_queue.append(trial.trial_id)  # as a reload leaves a trial cut short
     assert oracle.create_trial("tuner1").status == "RUNNING"  # one trial of one is already there
 
-    controlled = internals.RandomSearchOracle(objective="val_accuracy", hyperparameters=space(), seed=1)
+    controlled = oracles.RandomSearchOracle(objective="val_accuracy", hyperparameters=space(), seed=1)
     controlled._set_project_dir(str(tmp_path), "q")
     retried = controlled.create_trial("tuner0")
     controlled.ongoing_trials.clear()
@@ -145,7 +146,7 @@ def test_canary_seed_zero_is_taken_for_no_seed() -> None:
 
 def test_canary_a_worker_asks_again_at_once_when_told_to_wait(tmp_path: Path, monkeypatch) -> None:
     """engine/base_tuner.py:229-231: on IDLE the search loop asks again without waiting; kerastune's workers
-    wait (parallel.PatientOracleClient)."""
+    wait (workers.worker.PatientOracleClient)."""
     answers = ["IDLE"] * 3 + ["STOPPED"]
 
     class Waiting:
@@ -162,7 +163,7 @@ def test_canary_a_worker_asks_again_at_once_when_told_to_wait(tmp_path: Path, mo
 
 def test_canary_every_fit_leaves_custom_gradients_registered() -> None:
     """tensorflow/tensorflow#97697: each traced training function stays in TensorFlow's gradient registry."""
-    registry = internals._gradient_registry()
+    registry = tensorflow_state._gradient_registry()
 
     def fit() -> None:
         model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
@@ -171,11 +172,11 @@ def test_canary_every_fit_leaves_custom_gradients_registered() -> None:
 
     before = set(registry)
     fit()
-    assert any(name.startswith(internals.CUSTOM_GRADIENT_PREFIX) for name in set(registry) - before)
+    assert any(name.startswith(tensorflow_state.CUSTOM_GRADIENT_PREFIX) for name in set(registry) - before)
     before = set(registry)
-    with internals.forget_custom_gradients():
+    with tensorflow_state.forget_custom_gradients():
         fit()
-    assert not [name for name in set(registry) - before if name.startswith(internals.CUSTOM_GRADIENT_PREFIX)]
+    assert not [name for name in set(registry) - before if name.startswith(tensorflow_state.CUSTOM_GRADIENT_PREFIX)]
 
 
 def _counting_build(builds: list) -> callable:
@@ -205,6 +206,6 @@ def test_canary_a_tuner_builds_the_model_again_to_find_a_space_its_oracle_alread
 
     builds.clear()
     oracle = kt.oracles.RandomSearchOracle(objective="val_loss", hyperparameters=complete, max_trials=1)
-    internals.Tuner(oracle=oracle, hypermodel=_counting_build(builds), directory=str(tmp_path),
+    tuner_hooks.Tuner(oracle=oracle, hypermodel=_counting_build(builds), directory=str(tmp_path),
                     project_name="kerastune")
     assert not builds

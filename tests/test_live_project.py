@@ -12,7 +12,7 @@ from pathlib import Path
 from processes import PAUSING_MODULE, wait_for
 from typer.testing import CliRunner
 
-from app.cli import app
+from kerastune.app.cli import app
 
 runner = CliRunner()
 
@@ -32,7 +32,7 @@ def test_reading_a_project_mid_trial_changes_no_file_and_the_search_goes_on(tiny
     monkeypatch.delitem(sys.modules, "pausing_second", raising=False)
     project = tmp_path / "tuning" / "p"
     search = subprocess.Popen(
-        [sys.executable, "-m", "app", "random", "pausing_second:Net", "--data", str(tiny_npz), "--name", "p",
+        [sys.executable, "-m", "kerastune", "random", "pausing_second:Net", "--data", str(tiny_npz), "--name", "p",
          "--max-trials", "3", "--epochs", "2", "--workers", "1", "--json", str(tmp_path / "s.json")],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )

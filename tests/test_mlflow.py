@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from app.cli import app
+from kerastune.app.cli import app
 
 mlflow = pytest.importorskip("mlflow", reason="MLflow is not installed: pip install 'kerastune[mlflow]'")
 
@@ -98,7 +98,7 @@ def test_mlflow_uri_logs_to_the_store_it_names(tiny_npz: Path, tmp_path: Path,
 
 
 def test_a_resume_continues_the_parent_run_and_marks_the_trial_runs_a_kill_left_running(tmp_path: Path) -> None:
-    from tuners import mlflow_runs
+    from kerastune.tuners.integrations import mlflow_runs
 
     project = tmp_path / "random-mlp"
     project.mkdir()

@@ -19,7 +19,7 @@ SEARCH = ["random", "mlp", "--max-trials", "4", "--epochs", "1"]
 
 
 def kerastune(*args: object, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "app", *map(str, args)], stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "kerastune", *map(str, args)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **kwargs)
 
 
@@ -34,9 +34,9 @@ def ended_trials(project: Path) -> list[str]:
 
 
 def test_local_workers_share_the_trials_and_merge_their_progress(tiny_npz: Path, tmp_path: Path) -> None:
-    """Run as a user runs it, from a folder that holds `app/` and `tuners/` packages of its own: the chief and
-    its workers use kerastune's (only a MODULE:ATTRIBUTE hypermodel would be taken from that folder)."""
-    for package in ("app", "tuners"):
+    """Run as a user runs it, from a folder that holds packages of its own named as kerastune's parts are: the chief
+    and its workers use kerastune's (only a MODULE:ATTRIBUTE hypermodel would be taken from that folder)."""
+    for package in ("app", "data", "tuners", "kerastune"):
         (tmp_path / package).mkdir()
         hostile = f"raise ImportError('the user\\'s own {package} was imported')\n"
         (tmp_path / package / "__init__.py").write_text(hostile)
@@ -80,7 +80,7 @@ def test_chief_and_two_workers_on_loopback(tiny_npz: Path, tmp_path: Path) -> No
     summary = json.loads((tmp_path / "s.json").read_text())
     assert (summary["trials_finished"], summary["completed"]) == (4, 4)
 
-    evaluation = subprocess.run([sys.executable, "-m", "app", "evaluate", project, "--top", "4"],
+    evaluation = subprocess.run([sys.executable, "-m", "kerastune", "evaluate", project, "--top", "4"],
                                 capture_output=True, text=True, timeout=300)
     assert evaluation.returncode == 0, evaluation.stderr
     assert evaluation.stdout.count("│ ") >= 4
@@ -105,7 +105,7 @@ def test_ctrl_c_stops_every_process_and_leaves_the_cut_trials_to_rerun(tiny_npz:
     assert "Interrupted" in out
     wait_for(lambda: processes_mentioning(str(tmp_path)) == [], 10, "no process left")
     # the two trials cut short run again on resume (resuming itself is tested in test_recovery.py)
-    report = subprocess.run([sys.executable, "-m", "app", "report", project, "--format", "json"],
+    report = subprocess.run([sys.executable, "-m", "kerastune", "report", project, "--format", "json"],
                             capture_output=True, text=True, timeout=60)
     assert [t["status"] for t in json.loads(report.stdout)["trials"]] == ["interrupted", "interrupted"]
 
@@ -156,7 +156,7 @@ def test_a_dead_worker_loses_only_its_own_trial(tiny_npz: Path, tmp_path: Path) 
 def test_parallel_options_are_checked(args: list[str], expected: str, tmp_path: Path, tiny_npz: Path) -> None:
     from typer.testing import CliRunner
 
-    from app.cli import app
+    from kerastune.app.cli import app
 
     result = CliRunner().invoke(app, ["random", "mlp", "--data", str(tiny_npz), "--dir", str(tmp_path), *args])
     assert result.exit_code == 2, result.output

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from app.cli import app
+from kerastune.app.cli import app
 
 
 def test_without_cpu_affinity_the_cores_are_counted(monkeypatch) -> None:
-    from tuners import runmode
+    from kerastune.tuners.workers import run_mode as runmode
 
     monkeypatch.delattr(os, "sched_getaffinity")
     monkeypatch.setattr(os, "cpu_count", lambda: 6)
@@ -23,7 +23,7 @@ def test_without_cpu_affinity_the_cores_are_counted(monkeypatch) -> None:
 def test_without_fcntl_a_search_is_refused_clearly_and_reading_still_works(monkeypatch, tmp_path: Path,
                                                                           tiny_npz: Path,
                                                                           finished_project: Path) -> None:
-    from tuners import lock
+    from kerastune.tuners.records import lock
 
     monkeypatch.setattr(lock, "fcntl", None)
     result = CliRunner().invoke(app, ["random", "mlp", "--data", str(tiny_npz), "--dir", str(tmp_path),
@@ -40,7 +40,7 @@ def test_without_fcntl_a_search_is_refused_clearly_and_reading_still_works(monke
 
 
 def test_visible_gpus_are_read_without_tensorflow(monkeypatch, tmp_path: Path) -> None:
-    from tuners import runmode
+    from kerastune.tuners.workers import run_mode as runmode
 
     for given, gpus in [("0,2", ["0", "2"]), ("", []), ("-1", []), ("1,-1,2", ["1"]), (" 3 ", ["3"])]:
         monkeypatch.setenv("CUDA_VISIBLE_DEVICES", given)
@@ -58,7 +58,8 @@ def test_with_gpus_local_workers_default_to_one_per_gpu_each_seeing_only_its_own
                                                                                tmp_path: Path) -> None:
     import subprocess
 
-    from tuners import parallel, runmode
+    from kerastune.tuners.workers import local
+    from kerastune.tuners.workers import run_mode as runmode
 
     monkeypatch.setattr(runmode, "visible_gpus", lambda: ["0", "1", "3"])
     assert runmode.run_mode(None, None, None, None).workers == 3
@@ -74,7 +75,7 @@ def test_with_gpus_local_workers_default_to_one_per_gpu_each_seeing_only_its_own
         return real_popen(command, **kwargs)
 
     monkeypatch.setattr(runmode, "visible_gpus", lambda: ["0", "1"])  # none is real: TensorFlow falls back to the CPU
-    monkeypatch.setattr(parallel.subprocess, "Popen", popen)
+    monkeypatch.setattr(local.subprocess, "Popen", popen)
     result = CliRunner().invoke(app, ["random", "mlp", "--data", str(tiny_npz), "--dir", str(tmp_path),
                                       "--max-trials", "2", "--epochs", "1", "--no-tensorboard"])
     assert result.exit_code == 0, result.output

@@ -21,7 +21,7 @@ import pytest
 from processes import Lines, processes_mentioning, stop, wait_for
 from typer.testing import CliRunner
 
-from app.cli import app
+from kerastune.app.cli import app
 
 BUDGET = 3
 
@@ -133,7 +133,7 @@ def crash_project(tmp_path: Path, tiny_npz: Path, monkeypatch: pytest.MonkeyPatc
 
 def run_killed(args: list[str], crash_at: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "CRASH_AT": crash_at}
-    result = subprocess.run([sys.executable, "-m", "app", *args, "--workers", "1"], cwd=cwd, env=env,
+    result = subprocess.run([sys.executable, "-m", "kerastune", *args, "--workers", "1"], cwd=cwd, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == -signal.SIGKILL, (result.returncode, result.stdout, result.stderr)
     return result
@@ -222,7 +222,7 @@ def test_a_hyperband_search_killed_in_a_trial_resumes(crash_project) -> None:
 def test_a_search_killed_from_outside_resumes_and_left_no_stale_lock(crash_project) -> None:
     """A second search on a running project is refused; after kill -9 of the first, the project resumes."""
     args, project = crash_project
-    process = subprocess.Popen([sys.executable, "-m", "app", *args, "--workers", "1"], cwd=project.parent.parent,
+    process = subprocess.Popen([sys.executable, "-m", "kerastune", *args, "--workers", "1"], cwd=project.parent.parent,
                                env={**os.environ, "CRASH_AT": "pause:2"},  # trial 2 trains until killed
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
@@ -240,7 +240,7 @@ def test_a_search_killed_from_outside_resumes_and_left_no_stale_lock(crash_proje
 def test_ctrl_c_stops_says_what_finished_and_the_project_resumes(crash_project) -> None:
     args, project = crash_project
     process = subprocess.Popen(
-        [sys.executable, "-m", "app", *args, "--workers", "1"], cwd=project.parent.parent,
+        [sys.executable, "-m", "kerastune", *args, "--workers", "1"], cwd=project.parent.parent,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal, even under CI
     )
@@ -255,7 +255,7 @@ def test_ctrl_c_stops_says_what_finished_and_the_project_resumes(crash_project) 
 def test_chief_killed_with_its_workers_resumes(crash_project) -> None:
     """kill -9 of the chief of a parallel search: its workers stop too, and the project resumes."""
     args, project = crash_project
-    process = subprocess.Popen([sys.executable, "-m", "app", *args, "--workers", "2"], cwd=project.parent.parent,
+    process = subprocess.Popen([sys.executable, "-m", "kerastune", *args, "--workers", "2"], cwd=project.parent.parent,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     wait_for_first_trial(process)
     stop(process, signal.SIGKILL)

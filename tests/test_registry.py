@@ -210,8 +210,8 @@ def test_get_wraps_a_registered_function_into_a_hypermodel(clean_registry):
 
 def test_a_build_function_with_a_spec_parameter_receives_the_data_spec(clean_registry, tiny_data):
     """`build(hp, spec)` is told the data's shape, task and classes; `build(hp)` alone keeps working."""
-    import data
-    from tuners.prepared import PreparedHyperModel
+    from kerastune import data
+    from kerastune.tuners.run.prepared_hypermodel import PreparedHyperModel
 
     seen = []
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from app.cli import app
+from kerastune.app.cli import app
 
 runner = CliRunner()
 
@@ -61,7 +61,7 @@ def test_search_then_evaluate(tuner: str, tiny_npz: Path, tmp_path: Path) -> Non
 
     if tuner == "random":  # once, the real command in a fresh process, so that every warning reaches its stderr
         result = subprocess.run(
-            [sys.executable, "-m", "app", "evaluate", project, "--top", "2", "--json", evaluation_file],
+            [sys.executable, "-m", "kerastune", "evaluate", project, "--top", "2", "--json", evaluation_file],
             capture_output=True, text=True, timeout=300,
         )
         assert result.returncode == 0, result.stderr
@@ -193,8 +193,8 @@ class _Untouchable:
 
 
 def test_search_never_touches_the_test_set(tiny_data, tmp_path: Path) -> None:
-    from tuners.config import SearchConfig
-    from tuners.search import Search
+    from kerastune.tuners.options import SearchConfig
+    from kerastune.tuners.run.search import Search
 
     data = dataclasses.replace(tiny_data, x_test=_Untouchable())
     config = SearchConfig(tuner="random", hypermodel="mlp", directory=tmp_path, max_trials=1, epochs=1)
@@ -221,8 +221,8 @@ def test_a_hypermodel_written_for_scaled_28x28_images_keeps_working(tiny_data, t
     import keras
     import keras_tuner as kt
 
-    from tuners.config import SearchConfig
-    from tuners.search import Search
+    from kerastune.tuners.options import SearchConfig
+    from kerastune.tuners.run.search import Search
 
     seen_shapes = []
 
@@ -256,8 +256,8 @@ def test_notebook_use_with_keras_tuner_directly(tiny_data, tmp_path: Path) -> No
     """The README's notebook example: a registry hypermodel in keras-tuner's own RandomSearch."""
     import keras_tuner as kt
 
-    import data
     import kerastune
+    from kerastune import data
 
     fit, held = data.validation_indices(tiny_data.y_train, 100, seed=0)
     x, y = tiny_data.x_train, tiny_data.y_train
@@ -410,7 +410,7 @@ def test_other_data_of_the_same_shape_is_refused_by_name_or_used_knowingly(finis
 
 def test_the_library_refuses_options_that_are_not_the_search_s(tmp_path: Path) -> None:
     import kerastune
-    from tuners.config import ConfigError
+    from kerastune.tuners.options import ConfigError
 
     with pytest.raises(ConfigError, match="search\\(\\) takes no option 'test_split': it is for load_data"):
         kerastune.search("mlp", directory=tmp_path, test_split=0.1)

@@ -10,7 +10,7 @@ import optuna
 import pytest
 from typer.testing import CliRunner
 
-from app.cli import app
+from kerastune.app.cli import app
 
 GOOD_OR_BAD = "tests.user_models:GoodOrBadRate"
 
@@ -105,7 +105,7 @@ def test_asha_prunes_at_its_rungs_and_bayesian_learns_around_pruned_trials(tiny_
     assert len(files) == 8
 
     # in optuna-dashboard's storage: pruned trials as PRUNED, with the epochs they trained
-    from tuners.optuna_storage import storage_url, study_name, write_storage
+    from kerastune.tuners.integrations.optuna_storage import storage_url, study_name, write_storage
 
     project = tmp_path / "bayesian-tests.user_models-GoodOrBadRate"
     write_storage(project)
@@ -149,8 +149,8 @@ def test_tpe_searches_a_conditional_space_and_resumes(tiny_npz: Path, tmp_path: 
     assert set(state["study"]) == set(files)  # every trial is in the study the sampler learns from
 
     # in optuna-dashboard's storage: the same trials, with the distributions the sampler draws from
-    from tuners.optuna_storage import storage_url, study_name, write_storage
-    from tuners.study import distribution
+    from kerastune.tuners.integrations.optuna_storage import storage_url, study_name, write_storage
+    from kerastune.tuners.strategies.study import distribution
 
     write_storage(project)
     stored = optuna.load_study(study_name=study_name(project), storage=storage_url(project))
@@ -169,7 +169,7 @@ def test_keras_tuner_hyperparameters_map_to_optuna_distributions() -> None:
     import keras_tuner as kt
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-    from tuners.study import distribution, fits, on_grid
+    from kerastune.tuners.strategies.study import distribution, fits, on_grid
 
     hp = kt.HyperParameters()
     hp.Int("units", 32, 1024, step=2, sampling="log")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from app.cli import app
+from kerastune.app.cli import app
 
 # workers -> a budget that lands in the middle of the first, long trial (local workers take seconds to start)
 BUDGETS = {"1": 4.0, "2": 20.0}

@@ -16,7 +16,7 @@ import pytest
 from processes import Lines
 from typer.testing import CliRunner
 
-from app.cli import app
+from kerastune.app.cli import app
 
 runner = CliRunner()
 
@@ -43,7 +43,7 @@ def project(tiny_npz: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("views")
     (folder / "views_space.py").write_text(_SPACE)
     result = subprocess.run(
-        [sys.executable, "-m", "app", "grid", "views_space:build", "--data", str(tiny_npz), "--epochs", "2",
+        [sys.executable, "-m", "kerastune", "grid", "views_space:build", "--data", str(tiny_npz), "--epochs", "2",
          "--name", "grid", "--workers", "1"], cwd=folder, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr
@@ -155,7 +155,7 @@ def test_report_writes_the_trials_into_an_optuna_storage_that_optuna_reads_back(
 
 
 def test_dashboard_serves_the_projects_hparams(project: Path) -> None:
-    process = subprocess.Popen([sys.executable, "-m", "app", "dashboard", str(project), "--port", "0"],
+    process = subprocess.Popen([sys.executable, "-m", "kerastune", "dashboard", str(project), "--port", "0"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = Lines(process.stdout).wait_for(lambda line: "#hparams" in line, 120, "the dashboard's address")
@@ -193,8 +193,8 @@ def test_the_live_status_line_on_a_terminal(capsys: pytest.CaptureFixture) -> No
     """On a terminal the search shows trial i/N, the running epoch, the best so far and the time left."""
     from rich.console import Console
 
-    from app.progress import SearchProgress
-    from tuners.results import TrialEvent, TrialResult
+    from kerastune.app.progress import SearchProgress
+    from kerastune.tuners.records.summary import TrialEvent, TrialResult
 
     terminal = Console(file=io.StringIO(), force_terminal=True, width=200)
     trial = TrialResult("0", "COMPLETED", {"units": 32}, 0.91, 0)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from app.cli import app
+from kerastune.app.cli import app
 
 RUNNER = CliRunner()
 
@@ -87,7 +87,7 @@ CASES = {
 def test_search_evaluate_export_and_reload_on_your_data(case: str, tmp_path: Path) -> None:
     import keras
 
-    import data
+    from kerastune import data
 
     make, hypermodel, stated = CASES[case]
     source = make(tmp_path)

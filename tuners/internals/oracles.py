@@ -1,0 +1,407 @@
+"""The oracle base of kerastune's strategies: keras-tuner's oracles, controlled (their private state is touched
+here only)."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import keras_tuner as kt
+from keras_tuner.src.engine import metrics_tracking
+
+from kerastune.tuners.records.project import LOGS_NAME
+from kerastune.tuners.records.summary import BUDGET_FILE, PRUNED_FILE
+from kerastune.tuners.strategies.study import StudyMirror, TrialState, active_values
+
+TPE_REPEATS = 10  # configurations TPE may propose that were tried already before a random draw replaces them
+MAX_DRAWS = 100  # how many configurations an oracle draws for a new trial before it gives up (duplicates, too big)
+RUNNING, STOPPED = kt.engine.trial.TrialStatus.RUNNING, kt.engine.trial.TrialStatus.STOPPED
+COMPLETED, FAILED = kt.engine.trial.TrialStatus.COMPLETED, kt.engine.trial.TrialStatus.FAILED
+# The metric name under which a trial reports its objective after each epoch (`update_trial`), for pruning: the
+# oracle records it in its study (not in the trial's metrics), and answers STOPPED, with the metric PRUNED_MARK
+# registered, to prune the trial. A STOPPED answer without it means that the trial is no longer the caller's
+# (OracleServicer: the chief gave it to another worker).
+EPOCH_SCORE = "kerastune/epoch_score"
+PRUNED_MARK = "kerastune/pruned"
+
+
+def pruned_reply(trial: Any) -> bool:
+    """Whether the oracle's answer to an epoch's report says: prune the trial."""
+    return trial.status == STOPPED and trial.metrics.exists(PRUNED_MARK)
+
+
+
+class ControlledOracle:
+    """What a kerastune search needs of keras-tuner's oracles (a mixin before keras-tuner's oracle class):
+
+    - `deadline` (a `time.time()`, from --time-budget): once it has passed, no trial starts any more
+      (`budget_spent` says so), and a trial ended with status STOPPED (the budget stopped it before its first
+      epoch ended) goes back to the queue, from scratch, to run on resume.
+    - `close()`: no trial starts any more, retried ones included. keras-tuner hands out trials from its retry
+      queue before it checks `max_trials` (engine/oracle.py:459-472, no upstream issue), so lowering
+      `max_trials` cannot stop a search that has interrupted trials to rerun.
+    - `on_trial_end(trial, worker, duration)`: called as each trial ends, in the process that owns the oracle
+      (the in-process search, or the chief, from its service's thread). It must not raise: an exception inside
+      an oracle method leaves the oracle's lock held (`synchronized` has no try/finally, engine/oracle.py:104-112),
+      which stalls a chief (keras-tuner issue #915).
+    - `enqueued` (--enqueue), then `defaults_first`: configurations tried before the tuner chooses; a fresh
+      search tries the space's defaults (keras-tuner draws random values from the first trial on), so that even a
+      short search has a sound baseline.
+    - `study` (a study.StudyMirror, with --prune or for TPE): each trial run is an Optuna trial too. A trial
+      reports its objective after each epoch through `update_trial` (metric EPOCH_SCORE, in one process or from
+      a worker through the chief's service); the oracle answers STOPPED when the pruner prunes it (keras-tuner
+      leaves this as a TODO in `Oracle.update_trial` and `OracleClient.update_trial`). A pruned trial ends with
+      status STOPPED, scored at its best epoch so far: keras-tuner ranks only COMPLETED trials. `pruned` holds
+      their ids; both are kept in `oracle.json`.
+    - who runs what, and when each worker was last heard from (`heard_from`, `silent_workers`), so that the
+      chief can give the trial of a silent worker to another (`take_back`); keras-tuner keeps it assigned until
+      a worker of the same id returns.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.closed = False
+        self.defaults_first = False
+        self.enqueued: list[dict[str, Any]] = []  # configurations to try first (--enqueue)
+        self.max_params: int | None = None  # --max-params
+        self.count_params: Callable[[dict[str, Any]], int] | None = None  # a configuration's model's parameters
+        self.oversized: list[dict[str, Any]] = []  # configurations refused as too big: {"values", "params"}
+        self._sizes: dict[str, int] = {}  # parameters of the configurations counted, by their values' hash
+        self.imported: list[str] = []  # trials of an earlier search (--from): they do not count in max_trials
+        self._first: list[dict[str, Any]] | None = None  # those still to try, defaults included
+        self.deadline: float | None = None
+        self.budget_spent = False
+        self.unstarted_by_budget: list[str] = []  # trials the budget stopped before their first epoch, this run
+        self.on_trial_end: Callable[[Any, str | None, float], None] | None = None
+        self.trial_started: dict[str, float] = {}  # trial id -> when its current run started (monotonic)
+        self.last_heard: dict[str, float] = {}  # worker (tuner id) -> when it last called (monotonic)
+        self.ended_by: dict[str, str | None] = {}  # trial id -> the worker whose run of it was recorded
+        self.study: StudyMirror | None = None
+        self.pruned: set[str] = set()  # trials the pruner stopped (their runs that were recorded, or are running)
+        self._saved_study: dict[str, Any] = {}  # a reloaded oracle's study notes, until the study is rebuilt
+        self._study_rebuilt = False
+
+    def use_study(self, *, sampler: Callable[[int], Any] | None = None, pruner: Any = None) -> None:
+        """Mirror the search in an Optuna study, for a pruner, or a sampler that chooses the trials (`sampler(n)`
+        makes it for a run that starts after n finished trials, so that a resumed run draws anew)."""
+        self._make_study = lambda finished: StudyMirror(
+            self.hyperparameters, self.objective.direction, sampler=sampler(finished) if sampler else None,
+            pruner=pruner)
+        self.study = self._make_study(0)
+
+    def mirror(self) -> StudyMirror | None:
+        """The study, with the trials of earlier runs added on first use (called locked)."""
+        if self.study is not None and not self._study_rebuilt:
+            self._study_rebuilt = True
+            self.study = self._make_study(len(self.end_order))
+            for trial_id in self.end_order:
+                trial = self.trials.get(trial_id)
+                if trial is not None:
+                    self.study.add_finished(trial_id, trial.hyperparameters.values, self.study_state(trial),
+                                            trial.score, self._saved_study.get(trial_id))
+        if self.study is not None:
+            self.study.space = self.hyperparameters
+        return self.study
+
+    def study_state(self, trial: Any) -> TrialState:
+        if trial.status == COMPLETED:
+            return TrialState.COMPLETE
+        return TrialState.PRUNED if trial.status == STOPPED and trial.trial_id in self.pruned else TrialState.FAIL
+
+    def get_state(self) -> dict[str, Any]:
+        state = super().get_state()
+        kept = {**self._saved_study, **(self.study.kept if self.study is not None else {})}
+        state["kerastune"] = {"pruned": sorted(self.pruned), "study": kept, "oversized": self.oversized,
+                              "imported": self.imported}
+        return state
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)
+        ours = state.get("kerastune", {})
+        self.pruned = set(ours.get("pruned", []))
+        self._saved_study = dict(ours.get("study", {}))
+        self.oversized = list(ours.get("oversized", []))
+        self.imported = list(ours.get("imported", []))
+        if self.max_trials:
+            self.max_trials += len(self.imported)
+
+    @kt.synchronized
+    def update_trial(self, trial_id: str, metrics: dict[str, float], step: int = 0) -> Any:
+        if EPOCH_SCORE not in metrics:
+            return super().update_trial(trial_id, metrics, step)
+        study = self.mirror()
+        if study is not None and trial_id in self.trials and study.report(trial_id, int(step), metrics[EPOCH_SCORE]):
+            self.pruned.add(trial_id)
+        if trial_id in self.pruned:
+            reply = kt.engine.trial.Trial(self.get_space(), trial_id=trial_id, status=STOPPED)
+            reply.metrics.register(PRUNED_MARK)
+            return reply
+        return self.trials[trial_id]
+
+    def close(self) -> None:
+        self.closed = True
+
+    def close_at_deadline(self) -> None:
+        """Close the oracle, and say that the budget is spent, once the deadline has passed."""
+        if self.deadline is not None and not self.closed and time.time() >= self.deadline:
+            self.closed = self.budget_spent = True
+
+    def first_values(self) -> dict[str, Any] | None:
+        """The next configuration to try before the tuner chooses, if any is left that was not tried: those of
+        --enqueue (`enqueued`), in order, then, in a fresh search, the space's defaults (`defaults_first`)."""
+        if self._first is None:
+            self._first = [*self.enqueued]
+            if self.defaults_first and not self.trials:
+                self._first.append(default_values(self.hyperparameters))
+        while self._first:
+            values = self._first.pop(0)
+            if not self._duplicate(values):
+                return values
+        return None
+
+    def small_enough(self, values: dict[str, Any]) -> bool:
+        """Whether a configuration's model is within --max-params (`max_params`, counted by `count_params`). One
+        that is not is recorded in `oversized`, and marked as tried, so that no draw proposes it again."""
+        if self.max_params is None or self.count_params is None:
+            return True
+        key = self._compute_values_hash(values)
+        if key not in self._sizes:
+            try:
+                self._sizes[key] = int(self.count_params(values))
+            except Exception:  # user code: its trial fails with the reason, as any failed build does
+                self._sizes[key] = 0
+        params = self._sizes[key]
+        if params <= self.max_params:
+            return True
+        self.oversized.append({"values": dict(values), "params": int(params)})
+        self._tried_so_far.add(self._compute_values_hash(values))
+        return False
+
+    def _random_values(self) -> dict[str, Any] | None:
+        """The random values keras-tuner draws for a new trial, after the configurations to try first
+        (`first_values`), and within --max-params. Random search, Hyperband and Bayesian optimization's initial
+        points all draw here; grid search does not."""
+        for _ in range(MAX_DRAWS):
+            values = self.first_values() or super()._random_values()
+            if values is None or self.small_enough(values):
+                return values
+        return None
+
+    @kt.synchronized
+    def create_trial(self, tuner_id: str) -> Any:
+        self.last_heard[tuner_id] = time.monotonic()
+        self.close_at_deadline()
+        if self.closed and tuner_id not in self.ongoing_trials:
+            self.tuner_ids.discard(tuner_id)  # as keras-tuner does for a worker it stops
+            return kt.engine.trial.Trial(self.get_space(), status=STOPPED)
+        study = self.mirror()
+        trial = super().create_trial(tuner_id)
+        if trial.status == RUNNING:
+            self.trial_started.setdefault(trial.trial_id, time.monotonic())
+            if study is not None:
+                study.start(trial.trial_id, trial.hyperparameters.values)
+        return trial
+
+    @kt.synchronized
+    def end_trial(self, trial: Any) -> None:
+        pruned = trial.trial_id in self.pruned and trial.status == COMPLETED
+        if pruned:
+            trial.status = STOPPED  # ranked by nobody, and not run again
+        elif trial.status == STOPPED:  # the time budget stopped it before its first epoch ended
+            if self.runner_of(trial.trial_id) is not None:  # else it was taken back (and queued) already
+                self._hand_back(trial.trial_id)
+                self.unstarted_by_budget.append(trial.trial_id)
+            return
+        worker = self.runner_of(trial.trial_id)
+        study = self.mirror()
+        if pruned:
+            self.score_trial(self.trials[trial.trial_id])  # at its best epoch so far, before it is saved
+        super().end_trial(trial)
+        recorded = self.trials[trial.trial_id]
+        if study is not None:
+            study.finish(trial.trial_id, self.study_state(recorded), recorded.score)
+            self.save()  # the study's notes of this trial (its epochs' scores, the pruner's marks)
+        self.ended_by[trial.trial_id] = worker
+        started = self.trial_started.pop(trial.trial_id, None)
+        if self.on_trial_end is not None:
+            duration = 0.0 if started is None else time.monotonic() - started
+            self.on_trial_end(self.trials[trial.trial_id], worker, duration)
+
+    @kt.synchronized
+    def add_finished_trial(self, trial: Any, pruned: bool = False) -> None:
+        """Record a trial that finished elsewhere (--from) as one of this search's, ended as it ended. It does not
+        count against max_trials."""
+        self.trials[trial.trial_id] = trial
+        self.start_order.append(trial.trial_id)
+        self.end_order.append(trial.trial_id)
+        self._record_values(trial)  # not drawn again
+        self._run_times[trial.trial_id] += 1
+        if pruned:
+            self.pruned.add(trial.trial_id)
+        self.imported.append(trial.trial_id)
+        if self.max_trials:
+            self.max_trials += 1
+        self._save_trial(trial)
+        self.save()
+
+    def runner_of(self, trial_id: str) -> str | None:
+        """The worker running a trial, if one is."""
+        return next((worker for worker, trial in self.ongoing_trials.items() if trial.trial_id == trial_id), None)
+
+    def runs(self, worker: str, trial_id: str) -> bool:
+        trial = self.ongoing_trials.get(worker)
+        return trial is not None and trial.trial_id == trial_id
+
+    def ran(self, worker: str, trial_id: str) -> bool:
+        """Whether the worker runs the trial, or its run of it is the one recorded."""
+        return self.runs(worker, trial_id) or self.ended_by.get(trial_id, "") == worker
+
+    def heard_from(self, worker: str) -> None:
+        self.last_heard[worker] = time.monotonic()
+
+    def silent_workers(self, timeout: float) -> list[str]:
+        """Workers that hold a trial and have not been heard from for `timeout` seconds."""
+        now = time.monotonic()
+        return [worker for worker in list(self.ongoing_trials) if now - self.last_heard.get(worker, now) > timeout]
+
+    @kt.synchronized
+    def take_back(self, worker: str) -> Any:
+        """Take a silent worker's trial back: it goes to the front of the queue, from scratch. Returns it."""
+        trial = self.ongoing_trials.get(worker)
+        self.tuner_ids.discard(worker)
+        self.last_heard.pop(worker, None)
+        if trial is not None:
+            self._hand_back(trial.trial_id)
+        return trial
+
+    def _hand_back(self, trial_id: str) -> None:
+        """Put a running trial back at the front of the queue, to run again from scratch (called locked)."""
+        for worker, ongoing in list(self.ongoing_trials.items()):
+            if ongoing.trial_id == trial_id:
+                del self.ongoing_trials[worker]
+        trial = self.trials[trial_id]
+        self.trial_started.pop(trial_id, None)
+        if self.study is not None:
+            self.study.drop(trial_id)
+        _forget_partial_run(self, trial)
+        trial.status = kt.engine.trial.TrialStatus.IDLE
+        if trial_id not in self._retry_queue:
+            self._retry_queue.append(trial_id)
+        self._save_trial(trial)
+        self.save()
+
+
+class RandomSearchOracle(ControlledOracle, kt.oracles.RandomSearchOracle):
+    """keras-tuner's random search oracle, controlled."""
+
+
+class HyperbandOracle(ControlledOracle, kt.oracles.HyperbandOracle):
+    """keras-tuner's Hyperband oracle, controlled."""
+
+
+class BayesianOptimizationOracle(ControlledOracle, kt.oracles.BayesianOptimizationOracle):
+    """keras-tuner's Bayesian optimization oracle, controlled. Its Gaussian process learns from the completed
+    trials only: keras-tuner's `_vectorize_trials` scores a trial that is neither completed, failed nor running
+    (a pruned one, or one waiting to rerun) with the previous trial's score, or fails on it (bayesian.py:230-272,
+    no upstream issue)."""
+
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
+        while first := self.first_values():  # past the initial points too
+            if self.small_enough(first):
+                return {"status": RUNNING, "values": first}
+        response = super().populate_space(trial_id)
+        if response["status"] == RUNNING and not self.small_enough(response["values"]):
+            return self._random_populate_space()  # the Gaussian process proposes a model too big: draw one
+        return response
+
+    def _vectorize_trials(self) -> Any:
+        all_trials = self.trials
+        running = set(self.ongoing_trials.values())
+        self.trials = {trial_id: trial for trial_id, trial in all_trials.items()
+                       if trial in running or trial.status in (COMPLETED, FAILED, "INVALID")}
+        try:
+            return super()._vectorize_trials()
+        finally:
+            self.trials = all_trials
+
+
+class TPEOracle(ControlledOracle, kt.Oracle):
+    """Optuna's TPE sampler behind a keras-tuner oracle (keras-tuner issues #3 and #555): each new trial's values
+    are asked of the study's sampler, which learns from every trial the oracle ends (completed, pruned, failed).
+    Conditional hyperparameters are asked only where active (Optuna's define-by-run). A configuration already
+    tried is not trained again: the sampler is asked again (after TPE_REPEATS such proposals, a random draw is
+    used). Each run seeds the sampler anew (from the seed and the trials finished), so that a resumed search
+    does not draw again what its first run drew."""
+
+    def __init__(self, *, num_initial_points: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.num_initial_points = num_initial_points
+
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
+        study = self.mirror()
+        while first := self.first_values():
+            if self.small_enough(first):
+                study.enqueue(first)
+                break
+        for draw in range(MAX_DRAWS):
+            if draw >= TPE_REPEATS:  # the sampler keeps proposing what was tried: a random draw instead
+                values = super()._random_values()
+                if values is None:
+                    break
+                study.enqueue(values)
+            values = study.ask(trial_id)
+            if not self._duplicate(values) and self.small_enough(values):
+                return {"status": RUNNING, "values": values}
+            study.drop(trial_id)  # tried already, or too big: asked again
+        return {"status": STOPPED, "values": None}
+
+
+class GridSearchOracle(ControlledOracle, kt.oracles.GridSearchOracle):
+    """keras-tuner's grid search oracle, controlled."""
+
+
+def default_values(space: Any) -> dict[str, Any]:
+    """Each active hyperparameter's default (its Fixed value where pinned), as `_random_values` fills them."""
+    return active_values(space, lambda hp: hp.default)
+
+
+def _forget_partial_run(oracle: Any, trial: Any) -> None:
+    """Drop what a cut-short run of a trial recorded (metrics, score, TensorBoard logs): it runs again from scratch."""
+    trial.metrics = metrics_tracking.MetricsTracker()
+    trial.score, trial.best_step, trial.message = None, 0, None
+    oracle.pruned.discard(trial.trial_id)
+    shutil.rmtree(Path(oracle._project_dir) / LOGS_NAME / str(trial.trial_id), ignore_errors=True)
+    for name in (BUDGET_FILE, PRUNED_FILE):
+        (Path(oracle._project_dir) / f"trial_{trial.trial_id}" / name).unlink(missing_ok=True)
+
+
+def restart_interrupted_trials(oracle: Any) -> None:
+    """Make a reloaded oracle rerun, from scratch, the trials a killed search left unfinished.
+
+    keras-tuner queues the trials that `oracle.json` lists as running for a retry. But its `end_trial` saves
+    `oracle.json` before it takes the ended trial off the running list (engine/oracle.py:590-600), so a trial
+    that had finished may be listed as running too: it is kept as it finished, not rerun (which would count it
+    twice). The others are rerun from scratch, their partial results dropped. A trial whose own file was
+    written but which `oracle.json` never recorded (the process died between the two writes) is forgotten:
+    the oracle creates it again under the same id.
+    """
+    started, finished = set(oracle.start_order), set(oracle.end_order)
+    for trial_id in [t for t in oracle.trials if t not in started]:
+        del oracle.trials[trial_id]
+    oracle._retry_queue = [t for t in oracle._retry_queue if t not in finished]
+    for trial_id in oracle._retry_queue:
+        _forget_partial_run(oracle, oracle.trials[trial_id])
+
+
+def hyperband_trials(oracle: Any) -> int:
+    """How many trials a Hyperband oracle plans: the bracket sizes it uses, over its iterations."""
+    return sum(
+        oracle._get_size(bracket, round_num)
+        for bracket in range(oracle._get_num_brackets())
+        for round_num in range(oracle._get_num_rounds(bracket))
+    ) * int(oracle.hyperband_iterations)
+
+
