@@ -63,9 +63,9 @@ def test_with_gpus_local_workers_default_to_one_per_gpu_each_seeing_only_its_own
 
     monkeypatch.setattr(runmode, "visible_gpus", lambda: ["0", "1", "3"])
     assert runmode.run_mode(None, None, None, None).workers == 3
-    more = [runmode.worker_environment(i, 3, ["0", "1"])["CUDA_VISIBLE_DEVICES"] for i in range(3)]
+    more = [local.worker_environment(i, 3, ["0", "1"])["CUDA_VISIBLE_DEVICES"] for i in range(3)]
     assert more == ["0", "1", "0"]  # more workers than GPUs: shared in turn
-    assert "CUDA_VISIBLE_DEVICES" not in runmode.worker_environment(0, 2, [])
+    assert "CUDA_VISIBLE_DEVICES" not in local.worker_environment(0, 2, [])
 
     started = []
     real_popen = subprocess.Popen

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kerastune.tuners.workers.run_mode import LOCAL_WORKER_ENV, threads_per_worker, visible_gpus
+from kerastune.tuners.workers import run_mode
+from kerastune.tuners.workers.run_mode import LOCAL_WORKER_ENV
 
 if TYPE_CHECKING:
     from kerastune.tuners.run.search import Search
@@ -61,7 +62,7 @@ class LocalWorkers:
     def start(self) -> LocalWorkers:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         host, port = self.address
-        gpus = visible_gpus()
+        gpus = run_mode.visible_gpus()
         for index in range(1, self.count + 1):
             worker_id = f"worker{index}"
             args = local_worker_args(self.search, worker_id, host, port)
@@ -135,7 +136,7 @@ def worker_environment(index: int, workers: int, gpus: list[str]) -> dict[str, s
     """The environment a local worker (index 0..workers-1) adds to this one: its share of the CPU threads and, with
     GPUs, one GPU of its own (shared round-robin when there are more workers than GPUs), whose memory TensorFlow
     takes as it needs it rather than all at once, so that processes never fight over a card."""
-    threads = str(threads_per_worker(workers))
+    threads = str(run_mode.threads_per_worker(workers))
     environment = {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": threads}
     if gpus:
         environment["CUDA_VISIBLE_DEVICES"] = gpus[index % len(gpus)]
@@ -156,7 +157,7 @@ class WarmWorkers:
 
     def __enter__(self) -> WarmWorkers:
 
-        gpus = visible_gpus()
+        gpus = run_mode.visible_gpus()
         for index in range(self.count):
             env = {**os.environ, **worker_environment(index, self.count, gpus), LOCAL_WORKER_ENV: str(os.getpid())}
             self.processes.append(subprocess.Popen(
