@@ -7,7 +7,6 @@ TensorFlow, Keras and keras-tuner are imported inside the commands, never at sta
 from __future__ import annotations
 
 import enum
-import importlib.util
 import inspect
 import os
 import time
@@ -17,8 +16,11 @@ from typing import Annotated, Any
 import typer
 
 from kerastune.app import output
-from kerastune.app.errors import INTERRUPTED, KerastuneGroup
+from kerastune.app.errors import INTERRUPTED, ExitCode, KerastuneGroup
+from kerastune.app.help_style import KerastuneCommand, literal
 from kerastune.app.progress import SearchProgress
+from kerastune.tuners.integrations import optional
+from kerastune.tuners.strategies.spec import STRATEGIES
 from kerastune.tuners.tf_noise import import_tensorflow_quietly
 
 # TensorFlow's and gRPC's C++ log chatter is noise for a command-line user.
@@ -73,7 +75,7 @@ AllowOtherDataOpt = Annotated[
 FormatOpt = Annotated[Format, typer.Option("--format", help="Print a table or JSON.")]
 
 
-@app.command()
+@app.command(cls=KerastuneCommand)
 def models(output_format: FormatOpt = Format.table) -> None:
     """List the registered hypermodels: name, description, and where each comes from.
 
@@ -93,7 +95,7 @@ def models(output_format: FormatOpt = Format.table) -> None:
     output.print_models(entries, hypermodels.broken_plugins())
 
 
-@app.command()
+@app.command(cls=KerastuneCommand)
 def space(hypermodel: HypermodelArg, output_format: FormatOpt = Format.table) -> None:
     """Show a hypermodel's search space: each hyperparameter's type, values, default and condition.
 
@@ -120,48 +122,38 @@ def space(hypermodel: HypermodelArg, output_format: FormatOpt = Format.table) ->
     output.print_space(hypermodel, rows, grid, output.takes(instance))
 
 
-# The five search commands, each made from the option table (kerastune.tuners.options.OPTIONS): its own options, with
-# their help, panels and defaults.
-SEARCH_COMMANDS = {
-    "random": ("Random search: try random configurations of the search space.",
-               "kerastune random mlp --max-trials 10 --epochs 5"),
-    "hyperband": ("Hyperband: train many configurations briefly, then the most promising ones for longer.",
-                  "kerastune hyperband mlp --max-epochs 20 --factor 3"),
-    "bayesian": ("Bayesian optimization: a Gaussian process proposes the next configuration from the scores so far.",
-                 "kerastune bayesian mlp --max-trials 20 --epochs 5"),
-    "tpe": ("TPE (Optuna's Tree-structured Parzen Estimator): models which values score well and which badly, and "
-            "proposes the next configuration from the first.",
-            "kerastune tpe mlp --max-trials 30 --epochs 5 --prune median"),
-    "grid": ("Grid search: try every combination of the search space, in order.",
-             "kerastune grid tutorial-gridsearchcv"),
-}
+# The search commands, one per strategy (tuners.strategies.spec), each with the options of the option table
+# (tuners.options.OPTIONS) that the strategy takes, with their help, panels and defaults.
 
 
-def _search_command(tuner: str, summary: str, example: str) -> None:
-    """Register the `kerastune TUNER` command, its signature made from the tuner's options."""
+def _search_command(strategy: Any) -> None:
+    """Register the `kerastune TUNER` command of a strategy, its signature made from the options it takes."""
     from kerastune.tuners.options import options_of
+
+    tuner = strategy.name
 
     def command(hypermodel: str, **values: Any) -> None:
         _search(tuner, hypermodel, values)
 
     parameters = [inspect.Parameter("hypermodel", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=HypermodelArg)]
     for option in options_of(tuner):
-        declaration = typer.Option(*(option.flags or (option.flag,)), help=option.help_text(), metavar=option.metavar,
+        declaration = typer.Option(*(option.flags or (option.flag,)), help=literal(option.help_text()),
+                                   metavar=option.metavar,
                                    rich_help_panel=f"{option.panel} options", show_default=False)
         annotation = option.type if option.is_flag else option.type | None
         default = option.default if option.is_flag else None
         parameters.append(inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, default=default,
                                             annotation=Annotated[annotation, declaration]))
     command.__signature__ = inspect.Signature(parameters)
-    command.__doc__ = f"{summary}\n\nExample: {example}"
-    app.command(name=tuner)(command)
+    command.__doc__ = literal(f"{strategy.summary}\n\nWhen to use it: {strategy.when}\n\nExample: {strategy.example}")
+    app.command(name=tuner, cls=KerastuneCommand)(command)
 
 
-for _tuner, (_summary, _example) in SEARCH_COMMANDS.items():
-    _search_command(_tuner, _summary, _example)
+for _strategy in STRATEGIES:
+    _search_command(_strategy)
 
 
-@app.command()
+@app.command(cls=KerastuneCommand)
 def evaluate(
     project_dir: Annotated[
         Path, typer.Argument(metavar="PROJECT_DIR", help="A project folder a search wrote, e.g. tuning/random-mlp.")
@@ -196,7 +188,7 @@ ProjectArg = Annotated[
 ]
 
 
-@app.command()
+@app.command(cls=KerastuneCommand)
 def export(
     project_dir: ProjectArg,
     epochs: Annotated[
@@ -246,11 +238,15 @@ def export(
     output.say(f"{output.test_scores_text(result.test_scores)} on {result.test_examples:,} test examples, measured "
                f"on the saved model reopened with keras.saving.load_model (written to {report_path(model_file)}). "
                f"Took {output.format_duration(time.monotonic() - started)}.")
+    if result.mlflow_error is not None:
+        output.warn(f"the model is saved, but it could not be logged to the search's MLflow run {result.mlflow_run}: "
+                    f"{result.mlflow_error}")
+        raise typer.Exit(ExitCode.NOT_LOGGED)
     if result.mlflow_run is not None:
         output.say(f"Logged the model and its test scores to the search's MLflow run {result.mlflow_run}.")
 
 
-@app.command()
+@app.command(cls=KerastuneCommand)
 def report(
     project_dir: ProjectArg,
     output_format: Annotated[
@@ -294,7 +290,7 @@ def report(
                    err=output_format is not ReportFormat.table)
 
 
-@app.command()
+@app.command(cls=KerastuneCommand)
 def dashboard(
     project_dir: ProjectArg,
     port: Annotated[
@@ -304,9 +300,9 @@ def dashboard(
     ] = None,
     optuna: Annotated[
         bool,
-        typer.Option("--optuna", help="Start optuna-dashboard instead of TensorBoard: history, parallel "
+        typer.Option("--optuna", help=literal("Start optuna-dashboard instead of TensorBoard: history, parallel "
                      "coordinates, importance, each trial's score per epoch; kept up to date while a search runs. "
-                     "Needs: pip install 'kerastune[optuna-dashboard]'."),
+                     "Needs: pip install 'kerastune[optuna-dashboard]'.")),
     ] = False,
 ) -> None:
     """Start TensorBoard on a project's logs: the HParams tab compares the trials' hyperparameters and metrics.
@@ -353,8 +349,8 @@ def _search(tuner: str, hypermodel: str, values: dict[str, Any]) -> None:
     if values["quiet"] and values["verbose"]:
         raise typer.BadParameter("--quiet and --verbose do not go together", param_hint="--quiet")
     config = config_from_command_line(tuner, hypermodel, values)  # option errors first, before anything slow
-    if (config.mlflow or config.mlflow_uri) and importlib.util.find_spec("mlflow") is None:
-        raise typer.BadParameter("MLflow is not installed: pip install 'kerastune[mlflow]'", param_hint="--mlflow")
+    if config.mlflow or config.mlflow_uri:
+        optional.check(optional.MLFLOW, "--mlflow")
     role = values["role"].value if values["role"] else None
     mode = run_mode(values["workers"], values["oracle"], role, values["worker_id"], config.overwrite,
                     values["worker_timeout"])
@@ -418,6 +414,8 @@ def _run_search(config: Any, mode: Any, values: dict[str, Any], warm: Any) -> No
     if json_file:
         output.write_json(json_file, summary.to_dict())
         output.say(f"Wrote {json_file}")
+    if summary.mlflow and summary.mlflow.get("errors"):
+        raise typer.Exit(ExitCode.NOT_LOGGED)  # the search is done and saved; MLflow has not all of it
 
 
 def _load_data(source: str | None, values: dict[str, Any], recorded: dict[str, Any] | None, seed: int) -> Any:

@@ -1,7 +1,8 @@
-"""One place turns failures into messages and exit codes: bad input 2, runtime failure 1, Ctrl-C 130."""
+"""One place turns failures into messages and exit codes (`ExitCode`; the docs' table is checked against it)."""
 
 from __future__ import annotations
 
+import enum
 import os
 import sys
 import traceback
@@ -9,29 +10,37 @@ from typing import Any
 
 import typer
 from typer._click import exceptions as click_exceptions
-from typer.core import TyperGroup
 
-USAGE = 2
-FAILURE = 1
-INTERRUPTED = 130
-
-# (module, class) of the library errors that mean "bad input"; looked up only once a module is
-# loaded, so that `kerastune --help` imports none of them (hypermodels imports TensorFlow).
-_USAGE_ERRORS = (
-    ("hypermodels.registry", "HypermodelError"),
-    ("kerastune.tuners.options", "ConfigError"),
-    ("kerastune.data.dataset", "DataError"),
-    ("kerastune.tuners.records.project", "ProjectError"),
-    ("kerastune.tuners.integrations.mlflow_runs", "TrackingError"),
-)
+from kerastune.app.help_style import PlainHelpGroup
 
 
-# runtime failures whose message says it all: printed without their class name, exit code 1
-_KNOWN_FAILURES = (
-    ("kerastune.tuners.run.search", "TrialsFailedError"),
-    ("kerastune.tuners.workers.chief", "WorkersFailedError"),
-    ("kerastune.tuners.evaluation.export", "ExportError"),
-    ("kerastune.tuners.records.lock", "LockUnavailableError"),
+class ExitCode(enum.IntEnum):
+    """What `kerastune`'s exit code says."""
+
+    OK = 0  # done
+    FAILURE = 1  # the work failed: an unexpected error, every trial failed, every worker stopped
+    USAGE = 2  # bad input: nothing ran, and nothing on disk changed
+    BUSY = 3  # the project is in use by a running search: wait for it, or use another --name
+    NOT_LOGGED = 4  # the work is done and saved, but an optional service (MLflow) failed to record it
+    INTERRUPTED = 130  # Ctrl-C: what finished is saved, the same command resumes
+
+
+USAGE, FAILURE, INTERRUPTED = ExitCode.USAGE, ExitCode.FAILURE, ExitCode.INTERRUPTED
+
+# (module, class) of the library errors, each with its exit code, the most specific first; looked up only once a
+# module is loaded, so that `kerastune --help` imports none of them (hypermodels imports TensorFlow).
+_ERRORS = (
+    ("kerastune.tuners.records.lock", "ProjectBusyError", ExitCode.BUSY),
+    ("hypermodels.registry", "HypermodelError", ExitCode.USAGE),
+    ("kerastune.tuners.options", "ConfigError", ExitCode.USAGE),
+    ("kerastune.data.dataset", "DataError", ExitCode.USAGE),
+    ("kerastune.tuners.records.project", "ProjectError", ExitCode.USAGE),
+    ("kerastune.tuners.integrations.mlflow_runs", "TrackingError", ExitCode.USAGE),
+    # runtime failures whose message says it all: printed without their class name
+    ("kerastune.tuners.run.search", "TrialsFailedError", ExitCode.FAILURE),
+    ("kerastune.tuners.workers.chief", "WorkersFailedError", ExitCode.FAILURE),
+    ("kerastune.tuners.evaluation.export", "ExportError", ExitCode.FAILURE),
+    ("kerastune.tuners.records.lock", "LockUnavailableError", ExitCode.FAILURE),
 )
 
 
@@ -39,19 +48,16 @@ def one_line(message: str) -> str:
     return " ".join(str(message).split())
 
 
-def is_usage_error(error: BaseException) -> bool:
-    return _is_one_of(error, _USAGE_ERRORS)
-
-
-def _is_one_of(error: BaseException, names: tuple[tuple[str, str], ...]) -> bool:
-    for module_name, class_name in names:
+def exit_code_of(error: BaseException) -> ExitCode | None:
+    """The exit code of one of kerastune's errors; None for any other."""
+    for module_name, class_name, code in _ERRORS:
         module = sys.modules.get(module_name)
         if module is not None and isinstance(error, getattr(module, class_name)):
-            return True
-    return False
+            return code
+    return None
 
 
-class KerastuneGroup(TyperGroup):
+class KerastuneGroup(PlainHelpGroup):
     """Typer's group, with one-line errors instead of tracebacks and boxed panels."""
 
     def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
@@ -73,15 +79,12 @@ class KerastuneGroup(TyperGroup):
         except Exception as error:  # every other failure: one line, never a traceback
             if os.environ.get("KERASTUNE_DEBUG"):
                 traceback.print_exc()
-            if is_usage_error(error):
+            code = exit_code_of(error)
+            if code is not None:
                 typer.echo(f"kerastune: error: {one_line(str(error))}", err=True)
-                code = USAGE
-            elif _is_one_of(error, _KNOWN_FAILURES):
-                typer.echo(f"kerastune: error: {one_line(str(error))}", err=True)
-                code = FAILURE
             else:
                 typer.echo(f"kerastune: error: {type(error).__name__}: {one_line(str(error))}", err=True)
-                code = FAILURE
+                code = ExitCode.FAILURE
         if standalone_mode:
             sys.exit(code or 0)
         return code

@@ -10,8 +10,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kerastune.tuners.records.report import RANKED
-from kerastune.tuners.records.summary import budget_stop_text, pruned_text
+from kerastune.tuners.records.text import (  # noqa: F401 (the command line's words for records, too)
+    format_duration,
+    format_hyperparameters,
+    format_score,
+    format_value,
+    plural,
+    score_text,
+    trial_line,
+)
+from kerastune.tuners.records.trial import TrialStatus
+from kerastune.tuners.strategies import spec
 
 WIDE = 140  # columns for tables when output is not a terminal (logs, CI)
 OTHER_DATA = " (not the data the search ran on: --allow-other-data)"
@@ -33,46 +42,10 @@ def warn(message: str) -> None:
     typer.echo(f"kerastune: warning: {message}", err=True)
 
 
-def format_value(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def format_hyperparameters(values: dict[str, Any]) -> str:
-    return " ".join(f"{name}={format_value(value)}" for name, value in values.items())
-
-
-def format_score(score: float | None) -> str:
-    return "-" if score is None else f"{score:.4f}"
-
-
-def score_text(trial: Any) -> str:
-    """A trial's score, with the spread over its folds under --cv: `0.9712 ± 0.0021`."""
-    if trial.spread is None:
-        return format_score(trial.score)
-    return f"{format_score(trial.score)} ± {trial.spread:.4f}"
-
-
-def format_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m{secs:02d}s"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
 def announcement(search: Any, mode: Any) -> str:
     """The line that says what a search is about to do, how, and whether it resumes a project."""
     config, options, names = search.config, search.options, search.experiment.space_order
-    if config.tuner == "hyperband":
+    if spec.named(config.tuner).budget == spec.BRACKETS:
         budget = f"up to {plural(options['max_epochs'], 'epoch')} per model, factor {options['factor']}"
     else:
         trials = plural(options["max_trials"], "trial")
@@ -127,7 +100,7 @@ def task_line(search: Any) -> str:
 
     spec = DataSpec.from_dict(dict(search.experiment.data["spec"]))
     if spec.kind == "images":
-        prepare = "pixels scaled to [0, 1]" if spec.raw_dtype == "uint8" else "pixels as they are"
+        prepare = f"pixels 0-{spec.pixel_maximum} scaled to [0, 1]" if spec.pixel_maximum else "pixels as they are"
     else:
         prepare = f"each of the {spec.size} columns standardized (statistics of the rows models fit on)"
     if spec.task == "classification":
@@ -173,27 +146,6 @@ def _how(mode: Any) -> str:
         return f"{mode.workers} workers of {plural(runmode.threads_per_worker(mode.workers), 'thread')} each"
     local = f" and {plural(mode.workers, 'local worker')}" if mode.workers else ""
     return f"as chief on {mode.host}:{mode.port} for remote workers{local}"
-
-
-def trial_line(event: Any, objective: str) -> str:
-    """One line per finished trial: number, score, best so far, time, hyperparameters."""
-    of = f"/{event.planned}" if event.planned else ""  # "[3/10]": the third finished trial of ten
-    trial = event.trial
-    if trial.status == "COMPLETED":
-        outcome = f"{objective} {score_text(trial)}"
-        if trial.budget_stop:
-            outcome += f" ({budget_stop_text(trial.budget_stop)})"
-    elif trial.pruned:
-        outcome = f"{pruned_text(trial.pruned)}: {objective} {score_text(trial)} so far"
-    else:
-        outcome = f"{trial.status.lower()}: {trial.message or 'no reason recorded'}"
-    best = f"best {format_score(event.best.score)} (trial {event.best.trial_id})" if event.best else "best -"
-    where = f" on {event.worker}" if event.worker else ""
-    return (
-        f"[{event.number}{of}] trial {trial.trial_id}{where}  {outcome}  {best}  "
-        f"took {format_duration(event.duration_s)}  elapsed {format_duration(event.elapsed_s)}  "
-        f"{format_hyperparameters(trial.hyperparameters)}"
-    )
 
 
 def _trials_named(trial_ids: list[str]) -> str:
@@ -308,29 +260,43 @@ def export_epoch(epoch: int, epochs: int, logs: dict[str, float]) -> None:
     say(f"epoch {epoch}/{epochs}  {metrics}")
 
 
-def report_rows(report: Any) -> tuple[list[str], list[list[str]]]:
-    """The report as a header and rows of text, one column per hyperparameter."""
+def report_rows(report: Any, for_reading: bool) -> tuple[list[str], list[list[str]]]:
+    """The report as a header and rows of text, one column per hyperparameter. `for_reading`: scores to 4 decimals
+    and counts with thousands separators (a table, Markdown); else the numbers as they are (CSV, for a
+    spreadsheet)."""
     names = [h.name for h in report.hyperparameters]
     spread = [f"spread ({report.cv} folds)"] if report.cv else []
     header = ["rank", "trial", "status", report.objective, *spread, "best epoch", "duration (s)", "params",
-              "pareto", "inference (µs)", *names, "reason"]
+              "pareto", "inference (µs)", *names, "reason", "imported from"]
+
+    def number(value: Any, readable: str) -> str:
+        return "" if value is None else readable.format(value) if for_reading else repr(value)
+
     rows = []
     for rank, row in enumerate(report.trials, start=1):
+        origin = row.imported_from
         rows.append([
-            str(rank) if row.status in RANKED else "-",
+            str(rank) if row.status.ranked else "-",
             row.trial_id,
-            row.status,
-            "" if row.score is None else f"{row.score:.6g}",
-            *(["" if row.spread is None else f"{row.spread:.4g}"] if report.cv else []),
+            row.status.value,
+            number(row.score, "{:.4f}"),
+            *([number(row.spread, "{:.4f}")] if report.cv else []),
             "" if row.best_epoch is None else str(row.best_epoch),
             "" if row.duration_s is None else f"{row.duration_s:.1f}",
-            "" if row.params is None else f"{row.params:,}",
+            number(row.params, "{:,}"),
             "yes" if row.pareto else "",
             "" if row.inference_us is None else f"{row.inference_us:.3g}",
-            *("" if name not in row.hyperparameters else format_value(row.hyperparameters[name]) for name in names),
+            *("" if name not in row.hyperparameters else
+              format_value(row.hyperparameters[name]) if for_reading else str(row.hyperparameters[name])
+              for name in names),
             row.message,
+            f"{origin['project']} trial {origin['trial_id']}" if origin else "",
         ])
     return header, rows
+
+
+# The columns of the report's table (the others: CSV, JSON, Markdown)
+TABLE_COLUMNS = ("rank", "trial", "status", "best epoch", "duration (s)", "params")
 
 
 def print_report(report: Any, output_format: str) -> None:
@@ -338,7 +304,7 @@ def print_report(report: Any, output_format: str) -> None:
     if output_format == "json":
         say(json.dumps(report.to_dict(), indent=2, default=str))
         return
-    header, rows = report_rows(report)
+    header, rows = report_rows(report, for_reading=output_format != "csv")
     if output_format == "csv":
         import csv
         import io
@@ -355,28 +321,37 @@ def print_report(report: Any, output_format: str) -> None:
         for row in rows:
             say("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
         return
-    counts = {status: sum(1 for r in report.trials if r.status == status)
-              for status in ("completed", "stopped", "pruned", "failed", "running", "interrupted")}
+    counts = {status: sum(1 for r in report.trials if r.status is status) for status in TrialStatus}
     state = "a search is running on it now" if report.running else "no search is running on it"
     say(f"{report.project_dir}: {report.tuner} search of {report.hypermodel!r}, {plural(len(report.trials), 'trial')} "
         f"({', '.join(f'{n} {s}' for s, n in counts.items() if n)}); {state}.")
     direction = "higher" if report.direction == "max" else "lower"
     table = Table(title=f"Trials by {report.objective} ({direction} is better)", title_justify="left")
-    for column in header[:6] + ["params", "hyperparameters"]:
-        table.add_column(column, overflow="fold")
+    shown = [header.index(name) for name in TABLE_COLUMNS[:3]] + [3] + (
+        [4] if report.cv else []) + [header.index(name) for name in TABLE_COLUMNS[3:]]
+    for index in shown:
+        table.add_column(header[index], overflow="fold")
+    table.add_column("hyperparameters", overflow="fold")
     for row, trial in zip(rows, report.trials, strict=True):
-        params = "" if trial.params is None else f"{trial.params:,}" + (" *" if trial.pareto else "")
-        table.add_row(*row[:6], params, format_hyperparameters(trial.hyperparameters))
+        cells = [row[index] for index in shown]
+        if trial.pareto:
+            cells[-1] += " *"
+        table.add_row(*cells, format_hyperparameters(trial.hyperparameters))
     console().print(table)
     for trial in report.trials:  # the reasons, in full, below the table
         if trial.message:
             say(f"trial {trial.trial_id} ({trial.status}): {trial.message}")
+    imported = [trial for trial in report.trials if trial.imported_from]
+    if imported:
+        source = imported[0].imported_from["project"]
+        say(f"Imported with --from {source}: " + ", ".join(
+            f"trial {trial.trial_id} (its trial {trial.imported_from['trial_id']})" for trial in imported) + ".")
     front = sorted((row for row in report.trials if row.pareto), key=lambda row: row.params)
     if len(front) > 1:
         say("Pareto front (*: no smaller model scored as well): " + ", ".join(
             f"trial {row.trial_id} {row.params:,} params {format_score(row.score)}" for row in front) + ".")
     if report.importance:
-        scored = sum(1 for row in report.trials if row.status in RANKED)
+        scored = sum(1 for row in report.trials if row.status.ranked)
         importance = Table(title=f"Which hyperparameters mattered (Optuna's fANOVA, {scored} scored trials)",
                            title_justify="left")
         for column in ("hyperparameter", f"share of the {report.objective} variance it explains", ""):

@@ -7,8 +7,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-from kerastune.tuners.records.report import RANKED
-
 PANEL_INCHES = 3.6
 COLUMNS = 3
 
@@ -20,7 +18,7 @@ def plot_report(report: Any, path: Path) -> None:
     matplotlib.use("Agg")  # files only, no window
     import matplotlib.pyplot as plt
 
-    scored = [row for row in report.trials if row.score is not None and row.status in RANKED]  # pruned: partial
+    scored = [row for row in report.trials if row.score is not None and row.status.ranked]  # pruned: partial
     sized = [row for row in scored if row.params is not None]
     extra = [panel for panel, wanted in ((_importance, report.importance), (_pareto, sized)) if wanted]
     panels = 1 + len(extra) + len(report.hyperparameters)
@@ -45,7 +43,7 @@ def plot_report(report: Any, path: Path) -> None:
 def _best_so_far(axis: Any, report: Any) -> None:
     from matplotlib.ticker import MaxNLocator
 
-    scores = {row.trial_id: row.score for row in report.trials if row.status in RANKED}
+    scores = {row.trial_id: row.score for row in report.trials if row.status.ranked}
     numbers = list(range(1, len(report.end_order) + 1))
     each = [scores.get(trial_id) for trial_id in report.end_order]
     axis.scatter([n for n, s in zip(numbers, each, strict=True) if s is not None], [s for s in each if s is not None],
@@ -68,7 +66,7 @@ def _importance(axis: Any, report: Any) -> None:
 
 
 def _pareto(axis: Any, report: Any) -> None:
-    rows = [row for row in report.trials if row.score is not None and row.status in RANKED and row.params is not None]
+    rows = [row for row in report.trials if row.score is not None and row.status.ranked and row.params is not None]
     axis.scatter([row.params for row in rows], [row.score for row in rows], s=14, color="tab:gray", alpha=0.6,
                  label="trial")
     front = sorted((row for row in rows if row.pareto), key=lambda row: row.params)

@@ -34,6 +34,8 @@ KERAS_MODULES = {"mnist": "mnist", "fashion-mnist": "fashion_mnist", "cifar10": 
 # without one a network that drops packets can stall the download for minutes.
 KERAS_DOWNLOAD_TIMEOUT = 15.0
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+GREY_MODES = {"L", "1", "I;16", "I;16B", "I;16L", "I", "F"}  # Pillow's modes of grey images
+DEEP_MODES = {"I;16", "I;16B", "I;16L", "I"}  # those of more than 8 bits per pixel (16-bit PNGs open as I;16 or I)
 # An image folder is loaded whole into memory: at most this many bytes of decoded pixels
 MAX_IMAGE_BYTES = 2 * 1024**3
 
@@ -201,25 +203,41 @@ def read_image_folder(directory: Path) -> Raw:
             f"{directory}: images differ in size ({path_a.name} is {size_a[0]}x{size_a[1]}, {path_b.name} is "
             f"{size_b[0]}x{size_b[1]}); resize them all to one size first"
         )
-    grey = modes <= {"L", "1", "I;16", "I", "F"} and len(modes) > 0
+    grey = modes <= GREY_MODES and len(modes) > 0
+    deep = bool(modes & DEEP_MODES)  # 16-bit grey (scans, X-rays): kept to 16 bits, never clipped to 8
+    dtype = np.uint16 if grey and deep else np.uint8
     (width, height), channels = next(iter(sizes)), 1 if grey else 3
-    needed = len(files) * width * height * channels
+    needed = len(files) * width * height * channels * np.dtype(dtype).itemsize
     if needed > MAX_IMAGE_BYTES:
         raise DataError(
             f"{directory}: {len(files):,} images of {width}x{height}x{channels} need {needed / 1024**3:.1f} GiB in "
             f"memory, more than the {MAX_IMAGE_BYTES / 1024**3:.0f} GiB kerastune loads; use fewer or smaller images"
         )
-    x = np.empty((len(files), height, width, channels), dtype=np.uint8)
+    x = np.empty((len(files), height, width, channels), dtype=dtype)
     for index, (path, _) in enumerate(files):
         try:
             with Image.open(path) as image:
-                pixels = np.asarray(image.convert("L" if grey else "RGB"), dtype=np.uint8)
+                pixels = _pixels(image, grey, dtype)
         except (OSError, UnidentifiedImageError, ValueError) as error:
             raise DataError(f"{path}: cannot read as an image ({one_line(error)}); remove or replace it") from None
         x[index] = pixels.reshape(height, width, channels)
     y = np.array([name for _, name in files])
     return Raw(x_train=x, y_train=y, source="images", location=str(directory.resolve()),
                names={"x_train": "the images", "y_train": "the class folders"})
+
+
+def _pixels(image: Any, grey: bool, dtype: Any) -> np.ndarray:
+    """An image's pixels in the folder's format: 16-bit grey (8-bit grey scaled by 257 to its range), 8-bit grey, or
+    8-bit RGB. A 16-bit image in an 8-bit folder is scaled down by 256, never clipped (PIL's convert("L") clips a
+    16-bit image's values at 255)."""
+    if image.mode in DEEP_MODES:
+        deep = np.asarray(image, dtype=np.int64).clip(0, 65535).astype(np.uint16)
+        if dtype == np.uint16:
+            return deep
+        shallow = (deep >> 8).astype(np.uint8)
+        return shallow if grey else np.repeat(shallow[..., None], 3, axis=-1)
+    pixels = np.asarray(image.convert("L" if grey else "RGB"), dtype=np.uint8)
+    return pixels.astype(np.uint16) * 257 if dtype == np.uint16 else pixels
 
 
 def read_named(name: str) -> Raw:

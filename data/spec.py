@@ -14,6 +14,10 @@ import numpy as np
 
 from kerastune.data.dataset import CLASSIFICATION, IMAGES, REGRESSION, Dataset
 
+# The brightest pixel of integer images: they are scaled by it to [0, 1] inside the model (other images are taken
+# as they are)
+PIXEL_MAXIMUM = {"uint8": 255, "uint16": 65535}
+
 
 @dataclass(frozen=True)
 class DataSpec:
@@ -32,6 +36,11 @@ class DataSpec:
     feature_variance: tuple[float, ...] | None = None
     target_mean: tuple[float, ...] | None = None  # regression: the targets' mean and standard deviation
     target_std: tuple[float, ...] | None = None
+
+    @property
+    def pixel_maximum(self) -> int | None:
+        """The brightest pixel of integer images (255, 65535), by which the model scales them; None for others."""
+        return PIXEL_MAXIMUM.get(self.raw_dtype) if self.kind == IMAGES else None
 
     @property
     def size(self) -> int:
@@ -86,12 +95,13 @@ MNIST_SPEC = DataSpec(kind=IMAGES, raw_shape=(28, 28), raw_dtype="uint8", input_
 
 def input_layers(spec: DataSpec) -> tuple[Any, Any]:
     """The model's input, as the user holds the data, and the preprocessed tensor the hypermodel's layers take:
-    uint8 images scaled to [0, 1] (other images as they are) with a channel axis; rows standardized."""
+    integer images scaled to [0, 1] by their brightest pixel (other images as they are) with a channel axis; rows
+    standardized."""
     import keras
 
     inputs = keras.Input(shape=spec.raw_shape, dtype=spec.raw_dtype, name="inputs")
     if spec.kind == IMAGES:
-        scale = 1.0 / 255.0 if spec.raw_dtype == "uint8" else 1.0
+        scale = 1.0 / spec.pixel_maximum if spec.pixel_maximum else 1.0
         x = keras.layers.Rescaling(scale, name="scale_pixels")(inputs)
         if spec.input_shape != spec.raw_shape:
             x = keras.layers.Reshape(spec.input_shape, name="add_channel")(x)

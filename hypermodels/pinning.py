@@ -8,11 +8,13 @@ hypermodel's `build(hp)` and `fit(hp, ...)` get the pinned value without any cha
 from __future__ import annotations
 
 import difflib
+import math
 from typing import Any
 
 import keras_tuner as kt
 
 from hypermodels.registry import HypermodelError
+from hypermodels.space import active_values, admitted_value, values_text
 
 _TRUE = ("true", "yes", "1")
 _FALSE = ("false", "no", "0")
@@ -32,18 +34,12 @@ def parse_configuration(space: kt.HyperParameters, texts: dict[str, str], flag: 
         if isinstance(hp, kt.engine.hyperparameters.Fixed) and not _same(hp.value, text):
             raise HypermodelError(f"{flag} {name}={text}: the search pins {name} to {hp.value}")
     named = parse_fixed(space, texts, flag)
-    values = kt.HyperParameters()
-    for hp in space.space:
-        values.merge([hp])
-        if not values.is_active(hp):
-            continue
-        pinned = isinstance(hp, kt.engine.hyperparameters.Fixed)
-        values.values[hp.name] = named.get(hp.name, hp.value if pinned else hp.default)
-    unused = [name for name in named if name not in values.values]
+    values = active_values(space, lambda hp: named.get(hp.name, hp.default))
+    unused = [name for name in named if name not in values]
     if unused:
         raise HypermodelError(f"{flag} {','.join(f'{n}={t}' for n, t in texts.items())}: {', '.join(unused)} is not "
                               "used by this configuration (a conditional hyperparameter switched off)")
-    return dict(values.values)
+    return dict(values)
 
 
 def pinned_space(space: kt.HyperParameters, fixed: dict[str, Any], only: list[str]) -> kt.HyperParameters:
@@ -94,9 +90,12 @@ def _parse_value(hp: Any, text: str, flag: str = "--fix") -> Any:
     if number is None:
         kind = "a whole number" if isinstance(hp, types.Int) else "a number"
         raise HypermodelError(f"{where}: {hp.name} is {kind} from {hp.min_value} to {hp.max_value}")
-    if not hp.min_value <= number <= hp.max_value:
+    value = admitted_value(hp, number)
+    if value is None and not hp.min_value <= number <= hp.max_value:
         raise HypermodelError(f"{where} is out of range: {hp.name} goes from {hp.min_value} to {hp.max_value}")
-    return number
+    if value is None:
+        raise HypermodelError(f"{where} is not one of its values: {hp.name} takes {values_text(hp)}")
+    return value
 
 
 def _same(value: Any, text: str) -> bool:
@@ -109,9 +108,12 @@ def _same(value: Any, text: str) -> bool:
 
 
 def _number(text: str, integer: bool) -> float | int | None:
+    """The number `text` writes (a whole one for an Int), or None (not a number, or not a finite one)."""
     try:
         value = float(text)
     except ValueError:
+        return None
+    if not math.isfinite(value):
         return None
     if integer:
         return int(value) if value == int(value) else None

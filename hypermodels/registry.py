@@ -15,6 +15,9 @@ from importlib import metadata
 from typing import Any
 
 ENTRY_POINT_GROUP = "kerastune.hypermodels"
+# Modules of the user's to import before any hypermodel is looked up, so that their @register calls name their
+# hypermodels for every command (comma-separated; looked up in the current folder first, as MODULE:ATTRIBUTE is)
+MODULES_ENV = "KERASTUNE_HYPERMODELS"
 
 
 class HypermodelError(ValueError):
@@ -30,7 +33,8 @@ class UnknownHypermodelError(HypermodelError, KeyError):
         hint = f" Did you mean {' or '.join(repr(s) for s in self.suggestions)}?" if self.suggestions else ""
         message = (
             f"unknown hypermodel {name!r}.{hint} "
-            "Run `kerastune models` for the list, or give a MODULE:ATTRIBUTE reference."
+            "Run `kerastune models` for the list, give a MODULE:ATTRIBUTE reference, or name the module that "
+            f"registers it in {MODULES_ENV} (e.g. {MODULES_ENV}=mymodels)."
         )
         super().__init__(message)
 
@@ -161,13 +165,18 @@ def load_reference(reference: str) -> Any:
             f"importing module {module_name!r} for hypermodel {reference!r} failed: "
             f"{type(error).__name__}: {error}"
         ) from error
+    registered = _registry.get(attribute)
+    if not hasattr(module, attribute.split(".")[0]) and registered is not None and \
+            registered.source == f"module {module.__name__}":
+        return registered.target  # MODULE:NAME, a name the module registered (`@register("wide-mlp")`)
     target: Any = module
     for part in attribute.split("."):
         try:
             target = getattr(target, part)
         except AttributeError:
             raise HypermodelError(
-                f"module {module_name!r} has no attribute {attribute!r} (from {reference!r})"
+                f"module {module_name!r} has no attribute {attribute!r} (from {reference!r}), nor registers a "
+                "hypermodel of that name"
             ) from None
     return target
 
@@ -186,11 +195,18 @@ def _current_folder_importable() -> Iterator[None]:
 
 
 def _load_plugins() -> None:
-    """Register the hypermodels that installed packages declare as entry points, once."""
+    """Register, once, the hypermodels of the modules named in KERASTUNE_HYPERMODELS and those that installed
+    packages declare as entry points."""
     global _plugins_loaded
     if _plugins_loaded:
         return
     _plugins_loaded = True
+    for module_name in [name.strip() for name in os.environ.get(MODULES_ENV, "").split(",") if name.strip()]:
+        try:
+            with _current_folder_importable():
+                importlib.import_module(module_name)
+        except Exception as error:  # a broken module of the user's must not break the tool
+            _broken_plugins[f"module {module_name}"] = f"{MODULES_ENV}: importing it failed: {error}"
     for point in metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = getattr(point.dist, "name", None) or point.value
         if point.name in _registry:  # a built-in or an earlier plugin keeps its name

@@ -84,3 +84,60 @@ def _values_text(hp: Any, config: dict[str, Any]) -> str:
     if config.get("sampling") not in (None, "linear"):
         text += f" ({config['sampling']})"
     return text
+
+
+def active_values(space: Any, choose: Any) -> dict[str, Any]:
+    """Walk a keras-tuner space in order, asking `choose(hp)` for each hyperparameter that is active given the
+    values chosen so far (conditional scopes): the trial's values, as keras-tuner records them."""
+    hps = kt.HyperParameters()
+    for hp in space.space:
+        hps.merge([hp])
+        if hps.is_active(hp):
+            hps.values[hp.name] = choose(hp)
+    return hps.values
+
+
+def default_values(space: kt.HyperParameters) -> dict[str, Any]:
+    """Each active hyperparameter's default (its Fixed value where pinned): the space's default configuration."""
+    return active_values(space, lambda hp: hp.default)
+
+
+def nearest_value(hp: Any, value: float) -> int | float:
+    """The value of a numeric (Int or Float) hyperparameter nearest to `value`: in its range and on its step, as
+    keras-tuner computes its steps (linear: min + k * step; log sampling: min * step ** k), in its type."""
+    low, high, step = hp.min_value, hp.max_value, getattr(hp, "step", None)
+    value = min(max(float(value), low), high)
+    if step:
+        if getattr(hp, "sampling", None) == "log":
+            k = round(math.log(value / low) / math.log(step))
+            value = low * step ** max(0, min(k, math.floor(math.log(high / low) / math.log(step) + 1e-9)))
+        else:
+            k = round((value - low) / step)
+            value = low + max(0, min(k, math.floor((high - low) / step + 1e-9))) * step
+    return int(round(value)) if isinstance(hp, kt.engine.hyperparameters.Int) else float(value)
+
+
+def admitted_value(hp: Any, value: Any) -> Any:
+    """`value` as the hyperparameter `hp` takes it, or None when it cannot: a choice among its values, a number in
+    its range and on its step (within floating-point rounding: `0.3` is on the steps of 0.1, which keras-tuner
+    computes as 0.30000000000000004), or the space's own default (which keras-tuner allows off the steps). The one
+    check behind --fix, --enqueue and --from."""
+    types = kt.engine.hyperparameters
+    if isinstance(hp, types.Fixed):
+        return hp.value if value == hp.value else None
+    if isinstance(hp, (types.Choice, types.Boolean)):
+        for choice in hp.values:
+            if choice == value and isinstance(choice, bool) == isinstance(value, bool):
+                return choice
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    if value == hp.default:
+        return hp.default
+    nearest = nearest_value(hp, value)
+    return nearest if math.isclose(nearest, value, rel_tol=1e-9, abs_tol=1e-12) else None
+
+
+def values_text(hp: Any) -> str:
+    """What a hyperparameter takes, in words (for messages): `0.0 .. 0.5 step 0.1`, `relu, elu, gelu`."""
+    return _values_text(hp, hp.get_config())

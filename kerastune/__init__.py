@@ -55,22 +55,26 @@ def search(
     directory: str | os.PathLike = "tuning",
     name: str | None = None,
     overwrite: bool = False,
+    workers: int = 1,
+    progress: bool = True,
     on_trial: Any = None,
     **options: Any,
 ) -> Any:
-    """Run (or resume) a search in this process and return its summary (a
-    `kerastune.tuners.records.summary.SearchSummary`).
+    """Run (or resume) a search and return its summary (a `kerastune.tuners.records.summary.SearchSummary`).
 
     `hypermodel`: a registered name (`hypermodels.list_hypermodels()`; register your own with
     `@hypermodels.register("name")`) or a MODULE:ATTRIBUTE reference. `data`: from `load_data`, or None for the
     data of the project it resumes (MNIST for a new one). `tuner`: random, hyperband, bayesian, tpe or grid.
-    `options`: the search options of `kerastune TUNER --help` by their Python names (max_trials=10, epochs=5,
-    fix=["batch_size=256"], time_budget="10m", ...), but for the data's (give them to `load_data`) and the
-    parallel ones (a search here runs in this process). `on_trial(event)` is called as each trial ends.
+    `workers`: trials run side by side, each in a process of its own (`kerastune TUNER --workers`); they read the
+    data again, so it must come from a file or a dataset name, not arrays. `progress`: print a line as each trial
+    ends; `on_trial(event)` is called then too. `options`: the search options of `kerastune TUNER --help` by their
+    Python names (max_trials=10, epochs=5, fix=["batch_size=256"], time_budget="10m", ...), but for the data's
+    (give them to `load_data`) and the command line's own.
     """
     from kerastune import data as data_module
     from kerastune.tuners.options import COMMAND_LINE_ONLY, OPTION, ConfigError, SearchConfig
     from kerastune.tuners.records.project import load_project, project_state
+    from kerastune.tuners.records.text import trial_line
     from kerastune.tuners.run.search import Search
 
     for key in options:
@@ -78,14 +82,38 @@ def search(
             where = "load_data" if key in ("target", "task", "test_split") else "the command line"
             raise ConfigError(f"search() takes no option {key!r}" + (f": it is for {where}" if key in OPTION else
                               "; see `kerastune random --help` for the options, by their Python names"))
-    parsed = {key: OPTION[key].parse(value) if OPTION[key].parse and isinstance(value, (str, list)) else value
-              for key, value in options.items()}
+    OPTION["workers"].check(workers)
+    parsed = {}
+    for key, value in options.items():
+        option = OPTION[key]
+        if option.type == list[str] and isinstance(value, (str, dict)):
+            value = [value]  # fix="batch_size=256": one value of a repeatable option
+        parsed[key] = option.parse(value) if option.parse and isinstance(value, (str, list)) else value
     config = SearchConfig(tuner=tuner, hypermodel=hypermodel, directory=Path(directory), project_name=name,
                           overwrite=overwrite, **parsed)
     if data is None:
         resuming = not overwrite and project_state(config.project_dir) == "kerastune"
         data = data_module.load_recorded(load_project(config.project_dir)["data"]) if resuming else load_data()
-    return Search(config, data).run(on_trial=on_trial)
+    if workers > 1 and data.source == "arrays":
+        raise ConfigError(f"workers={workers}: each worker process reads the data again, which it cannot do from "
+                          "arrays: give the data as a file or a dataset name (load_data(PATH)), or workers=1")
+    run = Search(config, data)
+    objective = run.options["objective"].partition(":")[0]
+
+    def ended(event: Any) -> None:
+        if progress:
+            print(trial_line(event, objective), flush=True)
+        if on_trial is not None:
+            on_trial(event)
+
+    if workers == 1:
+        return run.run(on_trial=ended)
+    from kerastune.tuners.workers.chief import run_chief
+    from kerastune.tuners.workers.local import WarmWorkers
+
+    with WarmWorkers(workers, config.project_dir) as warm:
+        return run_chief(run, "127.0.0.1", 0, local_workers=workers, worker_timeout=OPTION["worker_timeout"].default,
+                         on_trial=ended, warm=warm)
 
 
 def evaluate(project_dir: str | os.PathLike, top: int = 3, data: Any = None, allow_other_data: bool = False) -> Any:

@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 from processes import Lines, wait_for
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+from kerastune.tuners.integrations import optional
+
+CHROMIUM = optional.chromium()
 # As root, on a machine with no network: no sandbox, and none of Chromium's own connections
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -28,7 +30,7 @@ ARTIFACTS = Path(os.environ.get("KERASTUNE_TEST_ARTIFACTS", Path(__file__).resol
 TRIALS = 3
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium to open the pages in: install Debian's "
-                                "chromium package (apt-get install chromium), as .ci/run does")
+                                f"chromium package ({optional.CHROMIUM_INSTALL}), as .ci/run does")
 
 
 @pytest.fixture(scope="module")

@@ -45,6 +45,29 @@ def test_every_command_help_has_an_example() -> None:
         assert "Example: kerastune " + command in result.stdout
 
 
+def test_help_shows_every_text_as_written_flags_without_a_type_and_arguments_plainly() -> None:
+    """Typer reads help as Rich markup ([mlflow] would vanish), writes <bool> beside flags and {HYPERMODEL} in the
+    usage line; kerastune's help does none of that."""
+    import re
+
+    import typer
+    from rich.text import Text
+
+    group = typer.main.get_command(app)
+    for name, command in [("", group), *group.commands.items()]:
+        helped = runner.invoke(app, [*([name] if name else []), "--help"], env={"COLUMNS": "1000"})  # no wrapping
+        shown = " ".join(helped.stdout.split())
+        assert "<bool>" not in shown and "{" not in shown, name
+        for param in command.params:
+            written = " ".join(Text.from_markup(param.help or "").plain.split())
+            for bracketed in re.findall(r"\S*\[[^\]]*\]\S*", written):
+                assert bracketed in shown, (name, param.name, bracketed)
+        if name == "random":
+            assert "pip install 'kerastune[mlflow]'" in shown
+        if name == "dashboard":
+            assert "pip install 'kerastune[optuna-dashboard]'" in shown
+
+
 def test_search_help_lists_only_its_own_options() -> None:
     hyperband = run("hyperband", "--help").stdout
     random = run("random", "--help").stdout
@@ -311,6 +334,10 @@ CASES = {
     "fix out of range": lambda i: (["random", "mlp", "--fix", "units_1=5000", *i.common], "out of range"),
     "fix not a choice": lambda i: (["random", "mlp", "--fix", "activation=softplus", *i.common], "is one of"),
     "fix not a number": lambda i: (["random", "mlp", "--fix", "dropout=high", *i.common], "is a number"),
+    "fix not a finite number": lambda i: (["random", "mlp", "--fix", "num_layers=nan", *i.common],
+                                          "is a whole number"),
+    "fix off the steps": lambda i: (["random", "mlp", "--fix", "dropout=0.25", *i.common],
+                                    "dropout takes 0.0 .. 0.5 step 0.1"),
     "fix without value": lambda i: (["random", "mlp", "--fix", "batch_size", *i.common], "NAME=VALUE"),
     "fix twice": lambda i: (["random", "mlp", "--fix", "dropout=0.1", "--fix", "dropout=0.2", *i.common],
                             "fixed twice"),

@@ -240,6 +240,34 @@ def test_image_folder_one_subfolder_per_class(tmp_path, mode, suffix, channels):
     assert len(loaded.y_train) + len(loaded.y_test) == 20 and len(loaded.y_test) == 4
 
 
+def test_16_bit_grey_images_keep_their_range_and_the_model_scales_them_by_it(tmp_path):
+    """16-bit grey PNGs (scans, X-rays) open in Pillow as I;16: read at 16 bits, not clipped at 255 as
+    convert("L") would; an 8-bit image beside them is scaled to the same range."""
+    from PIL import Image
+
+    folder = tmp_path / "scans"
+    rng = np.random.default_rng(0)
+    for label, level in (("dark", 3000), ("bright", 60000)):
+        (folder / label).mkdir(parents=True)
+        for index in range(8):
+            pixels = (rng.random((8, 8)) * 2000 + level).astype(np.uint16)
+            Image.fromarray(pixels).save(folder / label / f"{index}.png")  # mode I;16
+    Image.fromarray(np.full((8, 8), 200, dtype=np.uint8)).save(folder / "bright" / "eight_bit.png")
+    loaded = data.load(folder, test_split=4)
+    x = np.concatenate([loaded.x_train, loaded.x_test])
+    assert x.dtype == np.uint16 and x.max() > 60000 and x.min() >= 3000
+    assert 200 * 257 in x  # the 8-bit image, on the 16-bit range
+    spec = data.spec_of(loaded)
+    assert spec.pixel_maximum == 65535
+    import keras
+
+    from kerastune.data.spec import input_layers
+
+    inputs, scaled = input_layers(spec)
+    values = keras.Model(inputs, scaled)(x[:4]).numpy()
+    assert np.allclose(values, x[:4] / 65535, atol=1e-6)  # scaled by the 16-bit range, not clipped
+
+
 def test_tf_data_dataset_and_arrays_give_the_same_data():
     import tensorflow as tf
 

@@ -77,10 +77,7 @@ def test_best_epoch_counts_from_the_start_of_a_continued_hyperband_trial() -> No
 def test_a_cross_validated_trial_exports_for_the_rounded_mean_of_its_folds_best_epochs(tmp_path: Path) -> None:
     """keras-tuner's best_step of a --cv trial is the floor of the folds' mean (0-based steps 0, 1, 1 give 0);
     the export trains for the mean rounded to the nearest epoch: 1, 2, 2 give 2, and 2, 3 give 3."""
-    from types import SimpleNamespace
-
-    from kerastune.tuners.records.summary import TrialResult
-    from kerastune.tuners.records.trial import FOLDS_FILE, best_epoch
+    from kerastune.tuners.records.trial import FOLDS_FILE, TrialRecord, best_epoch
 
     assert best_epoch(0, {}, True, [1, 2, 2]) == 2
     assert best_epoch(1, {}, True, [2, 3]) == 3
@@ -88,7 +85,7 @@ def test_a_cross_validated_trial_exports_for_the_rounded_mean_of_its_folds_best_
 
     (tmp_path / "trial_4").mkdir()
     (tmp_path / "trial_4" / FOLDS_FILE).write_text(json.dumps({"scores": [0.9, 0.8, 0.85], "best_epochs": [1, 2, 2]}))
-    trial = SimpleNamespace(trial_id="4", status="COMPLETED", score=0.85, best_step=0, message=None,
-                            hyperparameters=SimpleNamespace(values={"units": 8}))
-    result = TrialResult.from_trial(trial, ["units"], tmp_path, cv=3)
+    state = {"trial_id": "4", "status": "COMPLETED", "score": 0.85, "best_step": 0, "message": None,
+             "hyperparameters": {"values": {"units": 8}}}
+    result = TrialRecord.from_state(state, tmp_path, order=["units"], cv=3)
     assert result.best_epoch == 2 and result.fold_scores == [0.9, 0.8, 0.85]

@@ -19,7 +19,8 @@ from keras_tuner.src.engine import conditions
 from keras_tuner.src.engine import oracle as oracle_module
 
 from kerastune.tuners import internals
-from kerastune.tuners.internals import oracles, patches, tensorflow_state, tuner_hooks
+from kerastune.tuners.internals import patches, tensorflow_state, tuner_hooks
+from kerastune.tuners.strategies import oracles as strategy_oracles
 
 
 def space() -> kt.HyperParameters:
@@ -116,7 +117,7 @@ def test_canary_retried_trials_start_whatever_the_trial_budget(tmp_path: Path) -
     oracle._retry_queue.append(trial.trial_id)  # as a reload leaves a trial cut short
     assert oracle.create_trial("tuner1").status == "RUNNING"  # one trial of one is already there
 
-    controlled = oracles.RandomSearchOracle(objective="val_accuracy", hyperparameters=space(), seed=1)
+    controlled = strategy_oracles.RandomSearchOracle(objective="val_accuracy", hyperparameters=space(), seed=1)
     controlled._set_project_dir(str(tmp_path), "q")
     retried = controlled.create_trial("tuner0")
     controlled.ongoing_trials.clear()
@@ -209,3 +210,77 @@ def test_canary_a_tuner_builds_the_model_again_to_find_a_space_its_oracle_alread
     tuner_hooks.Tuner(oracle=oracle, hypermodel=_counting_build(builds), directory=str(tmp_path),
                     project_name="kerastune")
     assert not builds
+
+
+def grid_space() -> kt.HyperParameters:
+    hp = kt.HyperParameters()
+    hp.Choice("units", [8, 16, 24])
+    hp.Choice("rate", [0.1, 0.2])
+    return hp
+
+
+def _end(oracle, trial) -> None:
+    oracle.update_trial(trial.trial_id, {"val_accuracy": 0.5})
+    trial.status = "COMPLETED"
+    oracle.end_trial(trial)
+
+
+def test_canary_grid_search_starts_a_new_trial_only_when_one_ends(tmp_path: Path) -> None:
+    """tuners/gridsearch.py:179-216: only the first trial is queued for its next combination while it runs; the
+    others are queued as they end, and the oracle answers IDLE in between. With two workers, one waits while the
+    other runs the grid. kerastune's GridSearchOracle queues each trial as it starts."""
+    oracle = kt.oracles.GridSearchOracle(objective="val_accuracy", hyperparameters=grid_space())
+    oracle._set_project_dir(str(tmp_path), "kt")
+    first, _ = oracle.create_trial("w1"), oracle.create_trial("w2")
+    _end(oracle, first)
+    assert oracle.create_trial("w1").status == "IDLE"  # w2 still runs the latest combination
+
+    sequential = strategy_oracles.GridSearchOracle(objective="val_accuracy", hyperparameters=grid_space())
+    sequential._set_project_dir(str(tmp_path), "one-worker")
+    one_worker = []
+    while (trial := sequential.create_trial("w1")).status == "RUNNING":
+        one_worker.append(trial.hyperparameters.values)
+        _end(sequential, trial)
+    assert len(one_worker) == 6
+
+    controlled = strategy_oracles.GridSearchOracle(objective="val_accuracy", hyperparameters=grid_space())
+    controlled._set_project_dir(str(tmp_path), "kerastune")
+    running = {"w1": controlled.create_trial("w1"), "w2": controlled.create_trial("w2")}
+    order = [t.hyperparameters.values for t in running.values()]
+    while True:  # the two workers in turn, each always with a trial: the whole grid, in order, once
+        worker = "w1" if len(order) % 2 else "w2"
+        _end(controlled, running[worker])
+        running[worker] = controlled.create_trial(worker)
+        if running[worker].status != "RUNNING":
+            break
+        order.append(running[worker].hyperparameters.values)
+    assert order == one_worker
+    assert running[worker].status == "IDLE"  # the grid is done; the other worker still runs the last one
+    _end(controlled, running["w1" if worker == "w2" else "w2"])
+    assert controlled.create_trial(worker).status == "STOPPED"
+
+
+def test_canary_a_worker_is_stopped_while_another_still_holds_a_trial(tmp_path: Path) -> None:
+    """engine/oracle.py:472-474, 502-503: once max_trials trials exist a worker is told STOPPED, though another's
+    trial may still come back to the queue (taken back from a silent worker); kerastune's oracle tells it to wait
+    (IDLE) until no trial is out."""
+    oracle = oracle_in(tmp_path, max_trials=2)
+    oracle.create_trial("w1")
+    _end(oracle, oracle.create_trial("w2"))
+    assert oracle.create_trial("w2").status == "STOPPED" and "w1" in oracle.ongoing_trials
+
+    controlled = strategy_oracles.RandomSearchOracle(objective="val_accuracy", hyperparameters=space(), seed=1,
+                                                     max_trials=2)
+    controlled._set_project_dir(str(tmp_path), "q")
+    held = controlled.create_trial("w1")
+    _end(controlled, controlled.create_trial("w2"))
+    assert controlled.create_trial("w2").status == "IDLE" and "w2" in controlled.tuner_ids
+    for worker in ("w1", "w2"):  # both silent: w1 in its trial, w2 while it waits (a waiting worker asks often)
+        controlled.last_heard[worker] -= 10
+    assert sorted(controlled.silent_workers(5)) == ["w1", "w2"]
+    assert controlled.take_back("w2") is None and "w2" not in controlled.tuner_ids  # else the search never ends
+    assert controlled.take_back("w1").trial_id == held.trial_id
+    rerun = controlled.create_trial("w2")
+    assert (rerun.status, rerun.trial_id) == ("RUNNING", held.trial_id)
+    _end(controlled, rerun)
+    assert controlled.create_trial("w2").status == "STOPPED" and not controlled.tuner_ids

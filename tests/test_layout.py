@@ -77,14 +77,14 @@ NOTEBOOK = """
 import kerastune
 
 data = kerastune.load_data({npz!r})
-summary = kerastune.search("mlp", data, directory="tuning", max_trials=1, epochs=1, fix=["num_layers=1"])
+summary = kerastune.search("mlp", data, directory="tuning", max_trials=2, epochs=1, fix="num_layers=1", workers=2)
 evaluation = kerastune.evaluate(summary.project_dir, top=1)
 exported = kerastune.export(summary.project_dir, "model.keras")
 print("OK", summary.completed, len(evaluation.models), exported.test_scores["test_accuracy"])
 """
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(280)
 def test_a_notebook_in_a_folder_with_its_own_app_and_data_modules_uses_kerastune(tiny_npz: Path,
                                                                                  tmp_path: Path) -> None:
     """A notebook's folder is first on its path: a user's app.py, data.py or data/ must not stand in for
@@ -97,7 +97,55 @@ def test_a_notebook_in_a_folder_with_its_own_app_and_data_modules_uses_kerastune
     (tmp_path / "data.py").write_text(hostile)
     script = textwrap.dedent(NOTEBOOK.format(npz=str(tiny_npz)))
     result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=220)
+                            timeout=260)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split()[:3] == ["OK", "1", "1"], result.stdout
+    lines = result.stdout.splitlines()
+    assert sum(line.startswith(("[1/2] trial", "[2/2] trial")) for line in lines) == 2, result.stdout  # progress
+    assert " on worker" in result.stdout  # two local workers ran the trials
+    assert lines[-1].split()[:3] == ["OK", "2", "1"], result.stdout
     assert (tmp_path / "model.keras").is_file()
+
+
+def upstream_private_names() -> set[str]:
+    """The private attributes of the keras-tuner and Optuna classes kerastune builds on: their classes' and a
+    sample instance's names with one leading underscore."""
+    import keras_tuner as kt
+    import optuna
+
+    space = kt.HyperParameters()
+    space.Choice("units", [8, 16])
+    instances = [kt.oracles.RandomSearchOracle(objective="val_loss", hyperparameters=space, max_trials=1),
+                 kt.oracles.HyperbandOracle(objective="val_loss", hyperparameters=space, max_epochs=3),
+                 kt.oracles.BayesianOptimizationOracle(objective="val_loss", hyperparameters=space, max_trials=1),
+                 kt.oracles.GridSearchOracle(objective="val_loss", hyperparameters=space, max_trials=1),
+                 kt.engine.trial.Trial(space), space]
+    study = optuna.create_study()
+    instances += [study, study.ask(), optuna.trial.create_trial(value=1.0)]
+    classes = [kt.Tuner, kt.Hyperband, kt.engine.base_tuner.BaseTuner, kt.HyperModel, optuna.Trial,
+               optuna.trial.FrozenTrial, optuna.storages.RDBStorage, *(type(i) for i in instances)]
+    names = {name for cls in classes for name in dir(cls)}
+    names |= {name for instance in instances for name in vars(instance)}
+    return {name for name in names if name.startswith("_") and not name.startswith("__")}
+
+
+PRIVATE_MODULES = ("keras_tuner.src", "tensorflow.python", "optuna._", "keras.src")
+
+
+@pytest.mark.parametrize("name,path", modules(), ids=[name for name, _ in modules()])
+def test_only_the_internals_touch_private_attributes_of_keras_tuner_tensorflow_and_optuna(name: str,
+                                                                                         path: Path) -> None:
+    if name.startswith("kerastune.tuners.internals"):
+        return
+    for module in imported(path):
+        assert not module.startswith(PRIVATE_MODULES), f"{path}: imports {module} (keep it in tuners/internals/)"
+    private = upstream_private_names()
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in private:
+            raise AssertionError(f"{path}:{node.lineno}: .{node.attr} is keras-tuner's or Optuna's private "
+                                 "attribute; reach it through tuners/internals/")
+        if isinstance(node, ast.ClassDef) and node.bases:  # a class that may extend one of theirs
+            for method in node.body:
+                if isinstance(method, ast.FunctionDef) and method.name in private:
+                    raise AssertionError(f"{path}:{method.lineno}: overrides keras-tuner's or Optuna's private "
+                                         f"{method.name}; do it in tuners/internals/")

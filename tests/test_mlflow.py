@@ -118,3 +118,20 @@ def test_a_resume_continues_the_parent_run_and_marks_the_trial_runs_a_kill_left_
 
     other = mlflow_runs.start_search_run(project, f"sqlite:///{tmp_path / 'elsewhere.db'}", {"tuner": "random"}, {})
     assert other.run_id != first.run_id  # another store: a new parent run there
+
+
+@pytest.mark.timeout(240)
+def test_an_export_mlflow_cannot_log_is_saved_all_the_same_and_exits_4(tiny_npz: Path, tmp_path: Path) -> None:
+    """A failure of the optional service after the work is done is not bad input: the model is saved, the
+    warning says what was not logged, and the exit code is 4 (ExitCode.NOT_LOGGED)."""
+    searched = run("random", "tutorial-micro", "--data", tiny_npz, "--dir", tmp_path, "--epochs", 1, "--workers", 1,
+                   "--max-trials", 1, "--no-tensorboard", "--mlflow")
+    assert searched.exit_code == 0, searched.output
+    project = tmp_path / "random-tutorial-micro"
+    recorded = json.loads((project / "mlflow.json").read_text())
+    recorded["tracking_uri"] = f"sqlite:///{tmp_path / 'gone' / 'mlflow.db'}"  # the store is no longer there
+    (project / "mlflow.json").write_text(json.dumps(recorded))
+    exported = run("export", project, "--output", tmp_path / "model.keras")
+    assert exported.exit_code == 4, exported.output
+    assert (tmp_path / "model.keras").is_file() and (tmp_path / "model.json").is_file()
+    assert "the model is saved, but it could not be logged to the search's MLflow run" in exported.stderr

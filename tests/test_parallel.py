@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,11 @@ def free_port() -> int:
 
 def ended_trials(project: Path) -> list[str]:
     return json.loads((project / "oracle.json").read_text())["end_order"]
+
+
+def read_manifest_deadline(project: Path) -> float:
+    """The time.time() at which the chief's --time-budget runs out, from its manifest."""
+    return json.loads((project / "kerastune.json").read_text())["run"]["deadline"]
 
 
 def test_local_workers_share_the_trials_and_merge_their_progress(tiny_npz: Path, tmp_path: Path) -> None:
@@ -247,3 +253,138 @@ def test_a_silent_worker_loses_its_trial_to_another_and_its_late_report_is_ignor
     assert sorted(end_order) == ["0", "1", "2"]  # each trial ended once
     assert out.count(f"] trial {taken} on ") == 1 and out.count("] trial ") == 3  # reported once, rerun whole
     assert processes_mentioning(str(tmp_path)) == []
+
+
+# A grid of six trials that pauses in its second (units=16), writing PAUSE_FILE, until GO_FILE exists.
+PAUSING_GRID = textwrap.dedent(
+    """
+    import os
+    import pathlib
+    import time
+
+    import keras
+    import keras_tuner as kt
+
+    PAUSED, GO = pathlib.Path(os.environ["PAUSE_FILE"]), pathlib.Path(os.environ["GO_FILE"])
+
+
+    class Pause(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            PAUSED.write_text("paused")
+            while not GO.exists():
+                time.sleep(0.1)
+
+
+    class Net(kt.HyperModel):
+        def build(self, hp):
+            units = hp.Choice("units", [8, 16, 24, 32, 40, 48])
+            model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(units),
+                                      keras.layers.Dense(10, activation="softmax")])
+            model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+            return model
+
+        def fit(self, hp, model, *args, **kwargs):
+            if hp["units"] == 16:
+                kwargs["callbacks"] = [*kwargs.get("callbacks", []), Pause()]
+            return model.fit(*args, **kwargs)
+    """
+)
+
+
+@pytest.mark.timeout(150)
+def test_grid_search_keeps_both_workers_busy(tiny_npz: Path, tmp_path: Path) -> None:
+    """While one worker holds the grid's latest trial (it pauses in the second), the other goes on with the next
+    combinations instead of being told to wait until that trial ends (keras-tuner queues a grid trial for its next
+    combination only as it ends, but the first)."""
+    (tmp_path / "grid.py").write_text(PAUSING_GRID)
+    go = tmp_path / "go"
+    env = {**os.environ, "PAUSE_FILE": str(tmp_path / "paused"), "GO_FILE": str(go)}
+    process = kerastune("grid", "grid:Net", "--data", tiny_npz, "--dir", tmp_path / "tuning", "--name", "g",
+                        "--epochs", "1", "--workers", "2", "--json", tmp_path / "s.json", cwd=tmp_path, env=env)
+    project = tmp_path / "tuning" / "g"
+    try:
+        wait_for(lambda: (tmp_path / "paused").exists(), 120, "a worker to pause in the grid's second trial")
+        wait_for(lambda: len(ended_trials(project)) >= 4, 60, "the other worker to run four more trials meanwhile")
+    finally:
+        go.write_text("go")
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert (summary["trials_finished"], summary["completed"]) == (6, 6)
+    units = sorted(int(line.split("units=")[1].split()[0]) for line in out.splitlines() if "] trial " in line)
+    assert units == [8, 16, 24, 32, 40, 48]  # the whole grid, each combination once
+    logs = "".join(path.read_text() for path in (project / "workers").glob("*.log"))
+    assert logs.count(" is done: it ran ") == 2, logs
+    assert processes_mentioning(str(tmp_path)) == []
+
+
+def remote_search(tmp_path: Path, tiny_npz: Path, *args: object) -> tuple[subprocess.Popen, dict, Path]:
+    """A chief of the pausing network for remote workers only (the worker named w1 pauses in its first trial); the
+    chief, and where to reach it with the environment its workers need."""
+    (tmp_path / "pausing.py").write_text(PAUSING_MODULE)
+    env = {**os.environ, "PAUSE_WORKER": "w1", "PAUSE_FILE": str(tmp_path / "paused"),
+           "GO_FILE": str(tmp_path / "go")}
+    address = f"127.0.0.1:{free_port()}"
+    chief = kerastune("random", "pausing:Net", "--data", tiny_npz, "--dir", tmp_path, "--name", "p", "--role", "chief",
+                      "--oracle", address, "--json", tmp_path / "s.json", *args, cwd=tmp_path, env=env)
+    wait_for(lambda: (tmp_path / "p" / "kerastune.json").exists(), 120, "the chief's manifest")
+    return chief, {"env": env, "address": address}, tmp_path / "p"
+
+
+def remote_worker(tmp_path: Path, setup: dict, worker_id: str) -> subprocess.Popen:
+    return kerastune("random", "pausing:Net", "--dir", tmp_path, "--name", "p", "--role", "worker", "--oracle",
+                     setup["address"], "--worker-id", worker_id, cwd=tmp_path, env=setup["env"])
+
+
+@pytest.mark.timeout(150)
+def test_a_worker_waits_while_a_trial_is_out_and_runs_it_once_its_worker_is_lost(tiny_npz: Path,
+                                                                              tmp_path: Path) -> None:
+    """Two hosts' worth of processes: w1 is killed (-9) in its trial after w2 has run every other trial of the
+    budget. w2 waits instead of quitting (keras-tuner stops a worker once --max-trials trials exist), and runs
+    w1's trial once the chief takes it back: the budget's every trial runs."""
+    chief, setup, project = remote_search(tmp_path, tiny_npz, "--max-trials", "4", "--epochs", "1",
+                                          "--worker-timeout", "5s")
+    w1 = remote_worker(tmp_path, setup, "w1")
+    wait_for(lambda: (tmp_path / "paused").exists(), 120, "w1 to pause in its first trial")
+    w2 = remote_worker(tmp_path, setup, "w2")
+    try:
+        wait_for(lambda: len(ended_trials(project)) == 3, 90, "w2 to run the three other trials")
+        os.kill(w1.pid, signal.SIGKILL)  # in the middle of its trial, which is the last one out
+        w2_out, w2_err = w2.communicate(timeout=60)
+        out, err = chief.communicate(timeout=30)
+    finally:
+        for process in (w1, w2, chief):
+            if process.poll() is None:
+                process.kill()
+    assert w2.returncode == 0 and chief.returncode == 0, (w2_err, err)
+    assert "no word from worker w1 for 5s" in err
+    assert "Worker w2 is done: it ran 4 trials" in w2_out
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert (summary["trials_finished"], summary["completed"]) == (4, 4)
+    assert sorted(ended_trials(project)) == ["0", "1", "2", "3"]
+
+
+@pytest.mark.timeout(150)
+def test_a_chief_of_remote_workers_ends_at_its_deadline_once_its_workers_are_gone(tiny_npz: Path,
+                                                                                tmp_path: Path) -> None:
+    """A chief without local workers whose only worker is killed (-9) in its trial: after the deadline, with its
+    trial taken back and no worker left to tell to stop, the chief writes its summary and exits 0."""
+    chief, setup, project = remote_search(tmp_path, tiny_npz, "--max-trials", "4", "--epochs", "1",
+                                          "--worker-timeout", "5s", "--time-budget", "40s")
+    deadline = read_manifest_deadline(project)
+    w1 = remote_worker(tmp_path, setup, "w1")
+    try:
+        wait_for(lambda: (tmp_path / "paused").exists(), 35, "w1 to pause in its first trial")
+        assert time.time() < deadline, "w1 reached its trial after the deadline: raise --time-budget"
+        os.kill(w1.pid, signal.SIGKILL)
+        w1.wait(timeout=10)
+        out, err = chief.communicate(timeout=max(0, deadline - time.time()) + 30)
+    finally:
+        for process in (w1, chief):
+            if process.poll() is None:
+                process.kill()
+    assert chief.returncode == 0, err
+    assert "no word from worker w1 for 5s" in err
+    assert "The time budget ran out" in out
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["time_budget_spent"] and summary["trials_finished"] == 0

@@ -228,7 +228,7 @@ def test_a_search_killed_from_outside_resumes_and_left_no_stale_lock(crash_proje
     try:
         wait_for_first_trial(process)
         second = CliRunner().invoke(app, [*args, "--workers", "1"])
-        assert second.exit_code == 2, second.output
+        assert second.exit_code == 3, second.output  # ExitCode.BUSY
         assert f"{project} is in use by another search (process {process.pid} on" in second.stderr
     finally:
         stop(process, signal.SIGKILL)

@@ -473,3 +473,69 @@ def test_plugins_are_not_loaded_before_first_use_and_then_only_once(plugin_path,
 
     assert scans == [{"group": hypermodels.ENTRY_POINT_GROUP}]
     assert hypermodels.get_entry("my-plugin") is first
+
+
+WIDE_MLP_MODULE = """
+import keras
+
+import hypermodels
+
+
+@hypermodels.register("wide-mlp", description="One wide layer")
+def build(hp, spec):
+    model = keras.Sequential([keras.Input(spec.input_shape), keras.layers.Flatten(),
+                              keras.layers.Dense(hp.Choice("units", [64, 128]), activation="relu"),
+                              hypermodels.output_layer(spec)])
+    return hypermodels.compile_for_task(model, spec, "adam")
+"""
+
+
+@pytest.fixture
+def user_registration(tmp_path, monkeypatch):
+    """A folder holding a user's module that registers `wide-mlp`, as the current folder, named in
+    KERASTUNE_HYPERMODELS; the registry as it was afterwards."""
+    (tmp_path / "widemodels.py").write_text(WIDE_MLP_MODULE)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(hypermodels.registry.MODULES_ENV, "widemodels")
+    monkeypatch.setattr(registry, "_registry", dict(registry._registry))
+    monkeypatch.setattr(registry, "_broken_plugins", {})
+    monkeypatch.setattr(registry, "_plugins_loaded", False)
+    try:
+        yield tmp_path
+    finally:
+        sys.modules.pop("widemodels", None)
+
+
+def test_a_hypermodel_registered_in_a_module_named_in_kerastune_hypermodels_is_listed_and_found(
+        user_registration) -> None:
+    """The documented way to name your own hypermodel: @hypermodels.register in a module that
+    KERASTUNE_HYPERMODELS names (or MODULE:NAME): `kerastune models` lists it and every command finds it."""
+    from typer.testing import CliRunner
+
+    from kerastune.app.cli import app
+
+    listed = CliRunner().invoke(app, ["models"], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0, listed.output
+    assert "wide-mlp" in listed.stdout and "One wide layer" in listed.stdout and "module widemodels" in listed.stdout
+    assert CliRunner().invoke(app, ["space", "wide-mlp"]).exit_code == 0
+    assert hypermodels.get_entry("wide-mlp").source == "module widemodels"
+    assert callable(hypermodels.get_entry("widemodels:wide-mlp").target)  # MODULE:NAME, without the variable
+
+
+@pytest.mark.timeout(180)
+def test_a_search_and_its_workers_find_a_hypermodel_registered_in_a_users_module(user_registration,
+                                                                                 tiny_npz) -> None:
+    import subprocess
+
+    result = subprocess.run([sys.executable, "-m", "kerastune", "random", "wide-mlp", "--data", str(tiny_npz),
+                             "--max-trials", "2", "--epochs", "1", "--workers", "2"],
+                            capture_output=True, text=True, timeout=170)
+    assert result.returncode == 0, result.stderr
+    assert "2 trials (2 completed" in result.stdout
+
+
+def test_a_module_named_in_kerastune_hypermodels_that_fails_is_reported_not_fatal(user_registration,
+                                                                                  monkeypatch) -> None:
+    monkeypatch.setenv(hypermodels.registry.MODULES_ENV, "widemodels,nosuchmodule")
+    assert "wide-mlp" in hypermodels.list_hypermodels()
+    assert "nosuchmodule" in hypermodels.broken_plugins()["module nosuchmodule"]

@@ -419,6 +419,22 @@ def test_the_library_refuses_options_that_are_not_the_search_s(tmp_path: Path) -
     assert not list(tmp_path.iterdir())
 
 
+def test_the_library_takes_one_value_of_a_repeatable_option_and_refuses_workers_for_arrays(tiny_data,
+                                                                                           tmp_path: Path) -> None:
+    import numpy as np
+
+    import hypermodels
+    import kerastune
+    from kerastune.tuners.options import ConfigError
+
+    with pytest.raises(hypermodels.HypermodelError, match="--fix num_layers=abc: num_layers is a whole number"):
+        kerastune.search("mlp", tiny_data, directory=tmp_path, fix="num_layers=abc")  # not read letter by letter
+    arrays = kerastune.load_data(np.asarray(tiny_data.x_train), np.asarray(tiny_data.y_train))
+    with pytest.raises(ConfigError, match="workers=2: each worker process reads the data again"):
+        kerastune.search("mlp", arrays, directory=tmp_path, workers=2)
+    assert not list(tmp_path.iterdir())
+
+
 # mlp's defaults (`kerastune space mlp`): the baseline a new search tries first
 MLP_DEFAULTS = {"num_layers": 2, "activation": "relu", "dropout": 0.2, "learning_rate": 0.001, "units_1": 512,
                 "units_2": 512, "batch_size": 128}

@@ -169,7 +169,8 @@ def test_keras_tuner_hyperparameters_map_to_optuna_distributions() -> None:
     import keras_tuner as kt
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-    from kerastune.tuners.strategies.study import distribution, fits, on_grid
+    from hypermodels.space import nearest_value
+    from kerastune.tuners.strategies.study import distribution, fits
 
     hp = kt.HyperParameters()
     hp.Int("units", 32, 1024, step=2, sampling="log")
@@ -181,7 +182,8 @@ def test_keras_tuner_hyperparameters_map_to_optuna_distributions() -> None:
     hp.Fixed("batch", 128)
     space = {h.name: h for h in hp.space}
     assert distribution(space["units"]) == IntDistribution(32, 1024, log=True)
-    assert on_grid(space["units"], 100) in (64, 128)  # keras-tuner's multiplicative steps
+    assert nearest_value(space["units"], 100) == 128  # keras-tuner's multiplicative steps: 32, 64, 128...
+    assert nearest_value(space["dropout"], 0.3) == 0.30000000000000004 and nearest_value(space["dropout"], 0.5) == 0.5
     assert distribution(space["layers"]) == IntDistribution(1, 9, step=2)
     assert distribution(space["dropout"]) == FloatDistribution(0.0, 0.5, step=0.1)
     assert distribution(space["lr"]) == FloatDistribution(1e-4, 1e-2, log=True)
@@ -224,6 +226,34 @@ def test_enqueued_configurations_run_first_then_the_defaults(tuner: str, tiny_np
     assert values[2] == defaults
 
 
+def test_a_value_on_a_float_step_and_a_default_off_its_step_are_one_of_the_values() -> None:
+    """--fix, --enqueue and --from share one check of a hyperparameter's values: 0.3 and 0.5 are on dropout's steps
+    of 0.1 (which keras-tuner computes as 0.30000000000000004, and stops short of 0.5), and a space's own default
+    off its step (legal in keras-tuner) is a value too."""
+    import keras
+
+    import hypermodels
+    from kerastune.tuners.strategies.study import fits
+
+    space = hypermodels.search_space(hypermodels.get("mlp"))
+    for text in ("0.3", "0.5", "0"):
+        configuration = hypermodels.parse_configuration(space, {"dropout": text})
+        assert configuration["dropout"] == pytest.approx(float(text)) and fits(space, configuration) is None
+    assert hypermodels.parse_fixed(space, {"dropout": "0.3"})["dropout"] == pytest.approx(0.3)
+
+    def tutorial(hp):  # a tutorial's space: dropout 0.0-0.5 in steps of 0.01, its default 0.005
+        dropout = hp.Float("dropout", 0.0, 0.5, step=0.01, default=0.005)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dropout(dropout), keras.layers.Dense(2)])
+        model.compile("adam", "mse")
+        return model
+
+    space = hypermodels.search_space(hypermodels.instantiate(tutorial))
+    configuration = hypermodels.parse_configuration(space, {})  # every value at its default
+    assert configuration == {"dropout": 0.005} and fits(space, configuration) is None
+    with pytest.raises(hypermodels.HypermodelError, match="not one of its values"):
+        hypermodels.parse_configuration(space, {"dropout": "0.0051"})
+
+
 @pytest.mark.parametrize("enqueue, expected", [
     ("num_layer=3", "did you mean 'num_layers'"),
     ("num_layers=2,units_3=64", "units_3 is not used by this configuration"),
@@ -231,6 +261,7 @@ def test_enqueued_configurations_run_first_then_the_defaults(tuner: str, tiny_np
     ("num_layers", "write NAME=VALUE,NAME=VALUE"),
     ("batch_size=64", "the search pins batch_size to 256"),
     ("units_1=100", "units_1=100 is not one of its values"),  # 32, 64, ..., 1024
+    ("dropout=0.25", "dropout=0.25 is not one of its values: dropout takes 0.0 .. 0.5 step 0.1"),
 ])
 def test_enqueue_is_checked_against_the_space(enqueue: str, expected: str, tiny_npz: Path, tmp_path: Path) -> None:
     result = run("random", "mlp", "--data", tiny_npz, "--dir", tmp_path, "--fix", "batch_size=256",

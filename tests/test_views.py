@@ -194,10 +194,11 @@ def test_the_live_status_line_on_a_terminal(capsys: pytest.CaptureFixture) -> No
     from rich.console import Console
 
     from kerastune.app.progress import SearchProgress
-    from kerastune.tuners.records.summary import TrialEvent, TrialResult
+    from kerastune.tuners.records.summary import TrialEvent
+    from kerastune.tuners.records.trial import TrialRecord, TrialStatus
 
     terminal = Console(file=io.StringIO(), force_terminal=True, width=200)
-    trial = TrialResult("0", "COMPLETED", {"units": 32}, 0.91, 0)
+    trial = TrialRecord("0", TrialStatus.COMPLETED, {"units": 32}, 0.91, 1)
     with SearchProgress("val_accuracy", 3, 1, console=terminal) as progress:
         assert progress.live is not None
         progress.trial(TrialEvent(1, 3, trial, trial, duration_s=10.0, elapsed_s=10.0))

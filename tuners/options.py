@@ -1,9 +1,9 @@
-"""The search options, each defined once: flag, type, help, panel, which tuners take it, what a resume does
+"""The search options, each defined once: flag, type, help, panel, which strategies take it, what a resume does
 with it, its default and its checks.
 
-The four search commands' signatures (app/cli.py), `SearchConfig` (below), the resume checks
-(tuners/experiment.py) and the manifest derive from `OPTIONS`. Only the standard library is imported
-here: `kerastune --help` reads this table.
+The search commands' signatures (app/cli.py), `SearchConfig` (below), the resume checks (run/experiment.py) and
+the manifest derive from `OPTIONS`; which strategies take an option derives from their specs
+(strategies/spec.py). Only the standard library is imported here: `kerastune --help` reads this table.
 """
 
 from __future__ import annotations
@@ -16,9 +16,17 @@ from dataclasses import dataclass, field, fields, make_dataclass
 from pathlib import Path
 from typing import Any
 
-TUNER_NAMES = ("random", "hyperband", "bayesian", "tpe", "grid")
-TRIAL_TUNERS = ("random", "bayesian", "tpe", "grid")  # the tuners with a trial budget (--max-trials)
-SAMPLING_TUNERS = ("random", "hyperband", "bayesian", "tpe")  # the tuners that choose trials (not grid)
+from kerastune.tuners.strategies import spec
+from kerastune.tuners.strategies.spec import Strategy, listed
+
+# Which strategies take an option (Option.applies), read from their specs
+EVERY = "every"
+TRIAL_BUDGET = "trial budget"  # those that spend a budget of trials (--max-trials of --epochs)
+CHOOSING = "choosing"  # those that choose their trials (not grid)
+PRUNING = "pruning"  # those whose trials --prune may stop
+ORACLE = "oracle"  # those whose oracle takes it (Strategy.oracle_options)
+# The strategies that learn from trials imported with --from (the others keep them)
+LEARNERS = listed([strategy.name for strategy in spec.STRATEGIES if strategy.learns_from_imports])
 # The largest grid `grid` exhausts when no --max-trials is given.
 MAX_IMPLICIT_GRID = 1000
 
@@ -117,7 +125,7 @@ class Option:
     help: str
     panel: str
     scope: str  # EXPERIMENT, PLAN, RUN or COMMAND
-    tuners: tuple[str, ...] = TUNER_NAMES  # the search commands that take it
+    applies: str = EVERY  # which strategies take it: EVERY, TRIAL_BUDGET, CHOOSING, PRUNING, ORACLE
     default: Any = None  # used when neither the command line nor a resumed project gives a value
     default_text: str | None = None  # how --help states the default, where it is not `default` as it is
     minimum: float | None = None  # smaller values are refused
@@ -134,6 +142,21 @@ class Option:
     def is_flag(self) -> bool:
         return self.type is bool
 
+    def takes(self, strategy: Strategy) -> bool:
+        """Whether a search of this strategy takes the option."""
+        return {
+            EVERY: True,
+            TRIAL_BUDGET: strategy.budget == spec.TRIALS,
+            CHOOSING: strategy.chooses,
+            PRUNING: strategy.prunes,
+            ORACLE: self.name in strategy.oracle_options,
+        }[self.applies]
+
+    @property
+    def tuners(self) -> tuple[str, ...]:
+        """The search commands that take it."""
+        return tuple(strategy.name for strategy in spec.STRATEGIES if self.takes(strategy))
+
     def help_text(self) -> str:
         """The help, with the default stated."""
         if self.is_flag:
@@ -147,8 +170,7 @@ class Option:
         if value is None or self.is_flag:
             return
         if tuner is not None and tuner not in self.tuners:
-            takers = ", ".join(self.tuners[:-1]) + " and " + self.tuners[-1] if len(self.tuners) > 1 else self.tuners[0]
-            raise ConfigError(f"{self.flag} is for {takers} searches, not {tuner}")
+            raise ConfigError(f"{self.flag} is for {listed(list(self.tuners))} searches, not {tuner}")
         if self.minimum is not None and value < self.minimum:
             raise ConfigError(f"{self.flag} must be >= {self.minimum:g}, got {value:g}")
         if self.above is not None and value <= self.above:
@@ -177,16 +199,18 @@ OPTIONS: tuple[Option, ...] = (
            default_text="10000 of 60,000 or more; one sixth of smaller data", metavar="N"),
     # Budget
     Option("max_trials", int, "Trials to run in all; raise it to extend a finished search.", BUDGET, PLAN,
-           tuners=TRIAL_TUNERS, default=10, default_text="10; grid: the whole grid", minimum=1),
-    Option("epochs", int, "Epochs per trial.", BUDGET, EXPERIMENT, tuners=TRIAL_TUNERS, default=10,
+           applies=TRIAL_BUDGET, default=10, default_text="10; grid: the whole grid", minimum=1),
+    Option("epochs", int, "Epochs per trial.", BUDGET, EXPERIMENT, applies=TRIAL_BUDGET, default=10,
            default_text="10, or the hypermodel's own setting", minimum=1),
-    Option("max_epochs", int, "Most epochs any model trains.", BUDGET, EXPERIMENT, tuners=("hyperband",), default=20,
+    Option("max_epochs", int, "Most epochs any model trains.", BUDGET, EXPERIMENT, applies=ORACLE, default=20,
            minimum=1),
     Option("early_stopping", int, "Stop a trial's training once the objective has not improved for PATIENCE "
            "epochs, and score the trial at its best epoch (its best weights are restored).", BUDGET, EXPERIMENT,
            default_text="off", minimum=1, metavar="PATIENCE"),
-    Option("time_budget", str, "Start no new trial once this much time has passed (e.g. 90s, 20m, 1h30m); the "
-           "running trials finish and the search ends with its summary.", BUDGET, RUN, default_text="no limit",
+    Option("time_budget", str, "A deadline this long after the start (e.g. 90s, 20m, 1h30m): no trial starts after "
+           "it, and the trials running then stop at their next batch, scored at their best finished epoch (a trial "
+           "with no finished epoch runs again on resume); then the search ends with its summary.", BUDGET, RUN,
+           default_text="no limit",
            above=0, metavar="DURATION", parse=parse_duration),
     Option("max_consecutive_failures", int, "Stop the search when this many trials in a row have failed (a "
            "failed trial is recorded with its reason and the search goes on; only a search in which every trial "
@@ -213,37 +237,39 @@ OPTIONS: tuple[Option, ...] = (
     Option("seed", int, "Seed of the validation split (or folds), of the tuner's choices, and of each trial's "
            "training, which is seeded from (seed, trial id).", STRATEGY, EXPERIMENT, default=0, minimum=0),
     Option("factor", int, "Hyperband's reduction factor between rounds.", STRATEGY, EXPERIMENT,
-           tuners=("hyperband",), default=3, minimum=2),
+           applies=ORACLE, default=3, minimum=2),
     Option("num_initial_points", int, "Random trials before the model of the scores (bayesian: a Gaussian process; "
-           "tpe: Optuna's TPE) takes over.", STRATEGY, EXPERIMENT, tuners=("bayesian", "tpe"),
+           "tpe: Optuna's TPE) takes over.", STRATEGY, EXPERIMENT, applies=ORACLE,
            default_text="bayesian: 3 per hyperparameter; tpe: 10", minimum=1),
-    Option("alpha", float, "Noise level of the Gaussian process.", STRATEGY, EXPERIMENT, tuners=("bayesian",),
+    Option("alpha", float, "Noise level of the Gaussian process.", STRATEGY, EXPERIMENT, applies=ORACLE,
            default=1e-4, above=0),
     Option("beta", float, "Exploration weight of the upper-confidence-bound acquisition.", STRATEGY, EXPERIMENT,
-           tuners=("bayesian",), default=2.6, minimum=0),
+           applies=ORACLE, default=2.6, minimum=0),
     Option("no_defaults_first", bool, "Draw a new search's first trial as the tuner draws the others. By default it "
            "tries the space's defaults (see `kerastune space HYPERMODEL`), so that even a short search has a sound "
-           "baseline.", STRATEGY, RUN, tuners=SAMPLING_TUNERS, default=False),
+           "baseline.", STRATEGY, RUN, applies=CHOOSING, default=False),
     Option("max_params", int, "Train no model of more than N parameters (weights): a configuration above it is "
            "refused before it trains, and the tuner draws another. Each trial records its model's parameter count, "
            "and `report` shows the best score for each model size (the Pareto front).", STRATEGY, EXPERIMENT,
-           tuners=SAMPLING_TUNERS, default_text="no limit", minimum=1, metavar="N"),
+           applies=CHOOSING, default_text="no limit", minimum=1, metavar="N"),
     Option("from_project", Path, "Seed this new search with the finished trials of an earlier one (a project "
-           "folder): they join this project as they finished, the tuner learns from them as from its own, and they "
-           "do not count in the trial budget. That search must have scored its trials the same way (same hypermodel, "
+           f"folder): they join this project as they finished, and do not count in the trial budget; {LEARNERS} "
+           "learn from them as from their own trials, the other strategies keep them for report, evaluate and export. "
+           "That search must have scored its trials the same way (same hypermodel, "
            "data, --seed and validation split, objective and epochs); its trials that do not fit this search space "
-           "are listed and skipped.", STRATEGY, COMMAND, tuners=SAMPLING_TUNERS, flags=("--from",),
+           "are listed and skipped.", STRATEGY, COMMAND, applies=CHOOSING, flags=("--from",),
            metavar="PROJECT"),
     Option("enqueue", list[str], "A configuration to try before the tuner chooses (repeatable, tried in order), "
            "e.g. --enqueue num_layers=3,units_3=256. The hyperparameters it does not name take their defaults; one "
            "already tried is skipped. The tuner learns from these trials as from its own.", STRATEGY, RUN,
-           tuners=SAMPLING_TUNERS, default=[], default_text="none", metavar="NAME=VALUE,...", parse=parse_enqueue),
+           applies=CHOOSING, default=[], default_text="none", metavar="NAME=VALUE,...", parse=parse_enqueue),
     Option("prune", Prune, "Stop hopeless trials early, after any epoch (the chief decides, for its workers too). "
            "median: once 5 trials have completed, from epoch 3 on, stop a trial whose best score so far is worse "
            "than the median of the completed trials at the same epoch. asha: successive halving; at epochs 1, 3, 9, "
            "27..., keep only the best third of the trials that reached that epoch. A pruned trial is scored at its "
-           "best epoch so far, shown as pruned and never ranked, and not run again on resume.", STRATEGY,
-           EXPERIMENT, tuners=SAMPLING_TUNERS, default=Prune.off),
+           "best epoch so far, shown as pruned and never ranked, and not run again on resume. Not for hyperband: it "
+           "stops its weaker trials itself, and promotes completed trials only.", STRATEGY,
+           EXPERIMENT, applies=PRUNING, default=Prune.off),
     # Speed
     Option("steps_per_execution", int, "Training batches per call from Python into TensorFlow: the same training, "
            "with less Python per batch (the gain is largest for small batches and small models). Keras then calls "
@@ -287,7 +313,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("quiet", bool, "Print nothing but the summary at the end (and errors).", OUTPUT, COMMAND, default=False,
            flags=("--quiet", "-q")),
     Option("verbose", bool, "Also show Keras's progress bars while each model trains (instead of the live status "
-           "line).", OUTPUT, COMMAND, default=False, flags=("--verbose", "-v")),
+           "line); with --workers 1, as local workers show none.", OUTPUT, COMMAND, default=False,
+           flags=("--verbose", "-v")),
 )
 OPTION = {option.name: option for option in OPTIONS}
 # What only the command line uses: the data to load, how this process runs, and what it prints.
@@ -309,8 +336,8 @@ class _Checked:
     """SearchConfig's checks: each option's own (from the table), then those that join two options."""
 
     def __post_init__(self) -> None:
-        if self.tuner not in TUNER_NAMES:
-            raise ConfigError(f"unknown tuner {self.tuner!r}: choose one of {', '.join(TUNER_NAMES)}")
+        if self.tuner not in spec.STRATEGY:
+            raise ConfigError(f"unknown tuner {self.tuner!r}: choose one of {', '.join(spec.NAMES)}")
         self.directory = Path(self.directory)
         for option in OPTIONS:
             if option.name in self.__dataclass_fields__:

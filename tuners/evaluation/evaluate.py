@@ -8,10 +8,12 @@ undisturbed; its finished trials are the ones used.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from kerastune.tuners.records import trial as trial_record
+from kerastune.tuners.records.trial import TrialRecord
 
 
 @dataclass
@@ -61,30 +63,28 @@ class SearchedProject:
     hypermodel: Any  # a PreparedHyperModel: the search's hypermodel, for the search's data spec
     objective: Any  # keras_tuner.Objective
     running: bool  # a search holds the project's lock now
-    completed: list[Any]  # the completed trials the oracle has recorded as finished
-    best: list[Any]  # the best completed trials, best first
+    ranked: list[TrialRecord]  # the finished trials that compete for best (completed, or stopped by the budget)
+    best: list[TrialRecord]  # the best of them, best first
 
-    def load_model(self, trial: Any) -> Any:
+    def hyperparameters(self, trial: TrialRecord) -> Any:
+        """The trial's keras-tuner hyperparameters (its space and values, Hyperband's tuner/ entries included)."""
+        import keras_tuner as kt
+
+        return kt.engine.trial.Trial.load(str(trial_record.folder(self.project_dir, trial.trial_id) /
+                                              trial_record.STATE_FILE)).hyperparameters
+
+    def load_model(self, trial: TrialRecord) -> Any:
         """A trial's model, rebuilt from its hyperparameters with the hypermodel's code, with the weights of its
         best epoch: no saved model is deserialized, so none can carry code in."""
         import keras
 
-        from kerastune.tuners.internals import tuner_hooks
-
         keras.backend.clear_session()
-        model = self.hypermodel.build(trial.hyperparameters)
+        model = self.hypermodel.build(self.hyperparameters(trial))
+        trial_dir = trial_record.folder(self.project_dir, trial.trial_id)
         if not model.built:
-            config = tuner_hooks.trial_build_config(self.project_dir, trial.trial_id)
-            model.build_from_config(json.loads(config.read_text()))
-        model.load_weights(tuner_hooks.trial_weights(self.project_dir, trial.trial_id))
+            model.build_from_config(json.loads((trial_dir / trial_record.BUILD_CONFIG_FILE).read_text()))
+        model.load_weights(trial_dir / trial_record.WEIGHTS_FILE)
         return model
-
-    def result(self, trial: Any) -> Any:
-        from kerastune.tuners.records.summary import TrialResult
-
-        options = self.manifest["options"]
-        return TrialResult.from_trial(trial, [row["name"] for row in self.manifest.get("space", [])],
-                                      self.project_dir, options.get("cv"))
 
 
 def open_project(project_dir: Path, top: int, data: Any = None, allow_other_data: bool = False) -> SearchedProject:
@@ -92,8 +92,6 @@ def open_project(project_dir: Path, top: int, data: Any = None, allow_other_data
 
     `data`: None for the data the search recorded, or another copy of it (a `--data` source, or a data.Dataset);
     other data is refused unless `allow_other_data`."""
-    import keras_tuner as kt
-
     import hypermodels
     from kerastune import data as data_module
     from kerastune.tuners.records.lock import search_running
@@ -120,13 +118,13 @@ def open_project(project_dir: Path, top: int, data: Any = None, allow_other_data
     hypermodel = PreparedHyperModel(hypermodels.get(manifest["hypermodel"]), spec)
     objective = parse_objective(manifest["options"]["objective"])
     finished = set(finished_trials(project_dir))
-    trials = [kt.engine.trial.Trial.load(str(path)) for path in sorted(project_dir.glob("trial_*/trial.json"))]
-    completed = [t for t in trials if t.trial_id in finished and str(t.status) == "COMPLETED"
-                 and t.score is not None and math.isfinite(t.score)]
-    if not completed:
+    trials = trial_record.read_trials(project_dir, order=[row["name"] for row in manifest.get("space", [])],
+                                      cv=manifest["options"].get("cv"), search_running=running)
+    ranked = [t for t in trials if t.trial_id in finished and t.status.ranked and t.score is not None]
+    if not ranked:
         raise ProjectError(f"{project_dir} has no completed trial yet: run or resume its search first")
-    best = sorted(completed, key=lambda t: t.score, reverse=objective.direction == "max")[:top]
-    return SearchedProject(project_dir, manifest, data, not same, hypermodel, objective, running, completed, best)
+    best = sorted(ranked, key=lambda t: t.score, reverse=objective.direction == "max")[:top]
+    return SearchedProject(project_dir, manifest, data, not same, hypermodel, objective, running, ranked, best)
 
 
 def evaluate_project(project_dir: Path, top: int = 3, data: Any = None, allow_other_data: bool = False) -> Evaluation:
@@ -145,7 +143,7 @@ def evaluate_project(project_dir: Path, top: int = 3, data: Any = None, allow_ot
         hypermodel=project.manifest["hypermodel"],
         objective=project.objective.name,
         data={**data.describe(), "summary": data.summary()},
-        trials_completed=len(project.completed),
+        trials_completed=len(project.ranked),
         search_running=project.running,
         other_data=project.other_data,
     )
@@ -155,13 +153,12 @@ def evaluate_project(project_dir: Path, top: int = 3, data: Any = None, allow_ot
             loss = model.evaluate(data.x_test, project.hypermodel.labels(data.y_test), batch_size=1024, verbose=0,
                                   return_dict=True)["loss"]
             predictions = model.predict(data.x_test, batch_size=1024, verbose=0)
-        result = project.result(trial)
         evaluation.models.append(
             ModelEvaluation(
                 rank=rank,
-                trial_id=result.trial_id,
-                hyperparameters=result.hyperparameters,
-                val_score=result.score,
+                trial_id=trial.trial_id,
+                hyperparameters=trial.hyperparameters,
+                val_score=trial.score,
                 test_loss=float(loss),
                 **score_predictions(data.task, data.y_test, predictions),
             )

@@ -49,6 +49,7 @@ class Export:
     created: str
     versions: dict[str, str]
     mlflow_run: str | None = None  # the search's MLflow parent run (--mlflow), where the model was logged too
+    mlflow_error: str | None = None  # why the model could not be logged there (it is saved all the same)
 
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
@@ -122,13 +123,11 @@ def export_project(
     manifest, data, hypermodel, trial = project.manifest, project.data, project.hypermodel, project.best[0]
     options = manifest["options"]
     hypermodel.use(spec_of(data))  # the preprocessing learns its statistics from all the training examples
-    result = project.result(trial)
-
-    hp = trial.hyperparameters.copy()
+    hp = project.hyperparameters(trial).copy()
     hp.values = {name: value for name, value in hp.values.items() if not name.startswith("tuner/")}
     if epochs is None:
-        epochs = result.best_epoch or options.get("epochs") or options.get("max_epochs") or 1
-        epochs_from = f"the best epoch of trial {result.trial_id}"
+        epochs = trial.best_epoch or options.get("epochs") or options.get("max_epochs") or 1
+        epochs_from = f"the best epoch of trial {trial.trial_id}"
     else:
         epochs_from = "--epochs"
     if "epochs" in hp.values:
@@ -137,8 +136,8 @@ def export_project(
 
     export = Export(
         model_file=str(model_file), project_dir=str(project_dir), hypermodel=manifest["hypermodel"],
-        trial_id=result.trial_id, hyperparameters=result.hyperparameters, objective=project.objective.name,
-        val_score=result.score, epochs=int(epochs), epochs_from=epochs_from, batch_size=batch_size,
+        trial_id=trial.trial_id, hyperparameters=trial.hyperparameters, objective=project.objective.name,
+        val_score=trial.score, epochs=int(epochs), epochs_from=epochs_from, batch_size=batch_size,
         seed=options.get("seed", 0) if seed is None else seed,
         trained_on=len(data.y_train), test_examples=len(data.y_test), task=data.task,
         classes=data.describe()["classes"], test_scores={}, train_time_s=0.0, input=input_text(hypermodel.spec),
@@ -166,7 +165,10 @@ def export_project(
     export.mlflow_run = search_run.run_id if search_run is not None else None
     write_atomically(report_path(model_file), json.dumps(export.to_dict(), indent=2, default=str) + "\n")
     if search_run is not None:
-        mlflow_runs.log_export(project_dir, model_file, report_path(model_file), export.test_scores)
+        try:
+            mlflow_runs.log_export(project_dir, model_file, report_path(model_file), export.test_scores)
+        except mlflow_runs.TrackingError as error:  # the model is saved: say what could not be logged
+            export.mlflow_error = str(error)
     return export
 
 
@@ -175,8 +177,8 @@ def input_text(spec: Any) -> str:
     shape = ", ".join(str(d) for d in spec.raw_shape)
     if spec.kind == "images":
         takes = f"images as they come: shape (n, {shape}), {spec.raw_dtype}"
-        if spec.raw_dtype == "uint8":
-            takes += " pixels 0-255"
+        if spec.pixel_maximum:
+            takes += f" pixels 0-{spec.pixel_maximum}"
     else:
         takes = f"rows of {spec.size} numbers as they come (shape (n, {shape})), unscaled"
     if spec.task == "classification":

@@ -5,8 +5,9 @@
   search continues the same parent run (and marks the trial runs a kill left running as killed).
 - A trial's run, nested under it: the trial's hyperparameters as parameters, its metrics at every epoch (step =
   epochs trained), its score, and its kerastune status as the tag `kerastune.status`; MLflow's own status says
-  FINISHED (completed, or stopped by the time budget with epochs to score), KILLED (pruned, or given back) or
-  FAILED. Trial runs are written by the process that trains the trial (this one, or a worker).
+  FINISHED (completed, or stopped by the time budget with epochs to score), KILLED (pruned, or interrupted: given
+  back to the queue) or FAILED (records.trial.TrialStatus.mlflow_status). Trial runs are written by the process
+  that trains the trial (this one, or a worker).
 - `kerastune export` logs the saved model and its test scores to the parent run (`log_export`).
 
 Without a tracking URI (--mlflow-uri, else the MLFLOW_TRACKING_URI environment variable), the store is SQLite in
@@ -24,16 +25,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from kerastune.tuners.integrations import optional
+from kerastune.tuners.records.trial import TrialStatus
+
 MLFLOW_FILE = "mlflow.json"  # {"tracking_uri", "experiment_id", "run_id"}: the search's parent run
 LOCAL_STORE = "mlflow.db"
 LOCAL_ARTIFACTS = "mlartifacts"
-INSTALL_HINT = "pip install 'kerastune[mlflow]'"
 PARENT = "mlflow.parentRunId"  # MLflow's tag that nests a run under another
 TRIAL_TAG = "kerastune.trial_id"
 STATUS_TAG = "kerastune.status"
-# kerastune's trial status -> MLflow's run status
-RUN_STATUS = {"completed": "FINISHED", "stopped": "FINISHED", "pruned": "KILLED", "taken back": "KILLED",
-              "interrupted": "KILLED", "failed": "FAILED"}
 
 
 class TrackingError(RuntimeError):
@@ -56,10 +56,8 @@ def tracking_uri(project_dir: Path, uri: str | None = None) -> str:
 
 def client(uri: str) -> Any:
     """An MlflowClient on `uri`, with MLflow's and its database's INFO lines kept off the terminal."""
-    try:
-        from mlflow.tracking import MlflowClient
-    except ImportError:
-        raise TrackingError(f"--mlflow needs MLflow, which is not installed: {INSTALL_HINT}") from None
+    optional.require(optional.MLFLOW, "--mlflow")
+    from mlflow.tracking import MlflowClient
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
     return MlflowClient(tracking_uri=uri)
@@ -85,8 +83,8 @@ def start_search_run(project_dir: Path, uri: str, params: dict[str, Any], tags: 
             for run in mlflow.search_runs([recorded.experiment_id],
                                           filter_string=f"tags.`{PARENT}` = '{recorded.run_id}'"):
                 if run.info.status == "RUNNING":
-                    mlflow.set_tag(run.info.run_id, STATUS_TAG, "interrupted")
-                    mlflow.set_terminated(run.info.run_id, status="KILLED")
+                    mlflow.set_tag(run.info.run_id, STATUS_TAG, TrialStatus.INTERRUPTED.value)
+                    mlflow.set_terminated(run.info.run_id, status=TrialStatus.INTERRUPTED.mlflow_status)
             return recorded
         name = project_dir.resolve().name
         experiment = mlflow.get_experiment_by_name(name)
@@ -159,7 +157,7 @@ class TrialTracker:
         if self.run_id is not None:
             self._try(lambda: _log_metrics(self.client, self.run_id, metrics, step))
 
-    def trial_ended(self, status: str, score: float | None) -> None:
+    def trial_ended(self, status: TrialStatus, score: float | None) -> None:
         if self.run_id is None:
             return
         run_id = self.run_id
@@ -167,8 +165,8 @@ class TrialTracker:
         def end() -> None:
             if score is not None and math.isfinite(score):
                 self.client.log_metric(run_id, "score", score)
-            self.client.set_tag(run_id, STATUS_TAG, status)
-            self.client.set_terminated(run_id, status=RUN_STATUS.get(status, "FINISHED"))
+            self.client.set_tag(run_id, STATUS_TAG, status.value)
+            self.client.set_terminated(run_id, status=status.mlflow_status)
 
         self._try(end)
         self.run_id = None

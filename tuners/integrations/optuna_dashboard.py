@@ -6,11 +6,11 @@ import threading
 from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
+from kerastune.tuners.integrations import optional
 from kerastune.tuners.integrations.optuna_storage import storage_url, study_name, write_storage
 from kerastune.tuners.options import ConfigError
 
 HOST = "127.0.0.1"
-INSTALL_HINT = "pip install 'kerastune[optuna-dashboard]'"
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -23,10 +23,7 @@ def start_optuna_dashboard(project_dir: Path, port: int) -> str:
     background thread; return the study's address."""
     if not 0 <= port < 65536:
         raise ConfigError(f"--port must be between 0 and 65535, got {port}")
-    try:
-        import optuna_dashboard
-    except ImportError:
-        raise ConfigError(f"--optuna needs optuna-dashboard, which is not installed: {INSTALL_HINT}") from None
+    optuna_dashboard = optional.require(optional.OPTUNA_DASHBOARD, "--optuna")
     write_storage(project_dir)
     try:
         server = make_server(HOST, port, optuna_dashboard.wsgi(storage_url(project_dir)), handler_class=_QuietHandler)

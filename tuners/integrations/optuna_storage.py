@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import json
 import math
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
+from kerastune.tuners.internals import optuna_state
+from kerastune.tuners.records import trial as trial_record
 from kerastune.tuners.records.report import Report, load_report
-from kerastune.tuners.records.summary import HISTORY_FILE
 from kerastune.tuners.strategies.distributions import distribution
 
 STORAGE_FILE = "optuna.db"
-# report status -> Optuna state; a trial stopped by the time budget completed with the epochs it had, and an
-# interrupted one waits to run again on resume
-STATES = {"completed": "COMPLETE", "stopped": "COMPLETE", "pruned": "PRUNED", "failed": "FAIL",
-          "running": "RUNNING", "interrupted": "WAITING"}
 
 
 def storage_url(project_dir: Path) -> str:
@@ -42,28 +39,30 @@ def write_storage(project_dir: Path) -> Report:
 
     Trials new since the last writing are added, and those that were running or waiting are updated, so that an
     optuna-dashboard page left open keeps its study. A study that no longer matches the project (a search started
-    over with --overwrite) is written again from scratch."""
+    over with --overwrite) is written again from scratch. Trials are added in the order of their ids, so that each
+    trial's Optuna number is its kerastune id, whichever finished first."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     project_dir = Path(project_dir)
     report = load_report(project_dir, with_importance=False)
     dists = {h.name: distribution(h.kind, h.config) for h in report.hyperparameters}  # as tpe samples them
-    rows = {row.trial_id: row for row in report.trials}
-    order = [trial_id for trial_id in report.end_order if trial_id in rows]
-    order += sorted(set(rows) - set(order))  # running and interrupted trials last
-    wanted = {trial_id: _frozen_trial(rows[trial_id], dists, report.objective, project_dir) for trial_id in order}
+    rows = sorted(report.trials, key=lambda row: (int(row.trial_id), row.trial_id) if row.trial_id.isdigit()
+                  else (0, row.trial_id))
+    wanted = {row.trial_id: _frozen_trial(row, dists, report.objective, project_dir) for row in rows}
+    numbers = {trial_id: number for number, trial_id in enumerate(wanted)}
     storage = optuna.storages.RDBStorage(storage_url(project_dir))
     study = _study(storage, project_dir, report)
     stored = {trial.user_attrs.get("kerastune_trial_id"): trial for trial in study.get_trials(deepcopy=False)}
-    if any(_mismatch(trial, wanted.get(trial_id)) for trial_id, trial in stored.items()):
+    if any(_mismatch(trial, wanted.get(trial_id)) or trial.number != numbers[trial_id]
+           for trial_id, trial in stored.items()):
         optuna.delete_study(study_name=study.study_name, storage=storage)
         study, stored = _study(storage, project_dir, report), {}
     for trial_id, trial in wanted.items():
         if trial_id not in stored:
             study.add_trial(trial)
         elif not stored[trial_id].state.is_finished() and trial.state != stored[trial_id].state:
-            _update(storage, stored[trial_id]._trial_id, trial)
+            _update(storage, optuna_state.storage_id(stored[trial_id]), trial)
     return report
 
 
@@ -72,6 +71,9 @@ def _study(storage: Any, project_dir: Path, report: Report) -> Any:
 
     study = optuna.create_study(storage=storage, study_name=study_name(project_dir), load_if_exists=True,
                                 direction="maximize" if report.direction == "max" else "minimize")
+    with warnings.catch_warnings():  # set_metric_names is marked experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names([report.objective])  # optuna-dashboard's label of the objective
     for key, value in (("tuner", report.tuner), ("hypermodel", report.hypermodel), ("objective", report.objective),
                        ("project", str(project_dir.resolve()))):
         study.set_user_attr(key, value)
@@ -105,22 +107,22 @@ def _update(storage: Any, optuna_id: int, trial: Any) -> None:
 def _frozen_trial(row: Any, dists: dict[str, Any], objective: str, project_dir: Path) -> Any:
     import optuna
 
-    state = optuna.trial.TrialState[STATES[row.status]]
+    state = optuna.trial.TrialState[row.status.optuna_state]
     params = {name: value for name, value in row.hyperparameters.items() if dists.get(name) is not None}
     fixed = {name: value for name, value in row.hyperparameters.items() if dists.get(name) is None}
-    trial_dir = project_dir / f"trial_{row.trial_id}"
+    trial_dir = trial_record.folder(project_dir, row.trial_id)
     value = row.score if state == optuna.trial.TrialState.COMPLETE else None
     trial = optuna.trial.create_trial(
         state=state, value=value, params=params, distributions={name: dists[name] for name in params},
         intermediate_values=_intermediate_values(trial_dir, objective),
-        user_attrs={"kerastune_trial_id": row.trial_id, "kerastune_status": row.status, "message": row.message,
+        user_attrs={"kerastune_trial_id": row.trial_id, "kerastune_status": row.status.value, "message": row.message,
                     "score": row.score, "params": row.params, "fixed": fixed},
     )
     if state == optuna.trial.TrialState.PRUNED and row.score is not None and math.isfinite(row.score):
         trial.set_user_attr("score_when_pruned", row.score)
     if trial.datetime_complete is not None:
         with contextlib.suppress(OSError):
-            ended = datetime.datetime.fromtimestamp(os.path.getmtime(trial_dir / "trial.json"))
+            ended = datetime.datetime.fromtimestamp(os.path.getmtime(trial_dir / trial_record.STATE_FILE))
             trial.datetime_complete = ended
             trial.datetime_start = ended - datetime.timedelta(seconds=row.duration_s or 0)
     return trial
@@ -128,10 +130,7 @@ def _frozen_trial(row: Any, dists: dict[str, Any], objective: str, project_dir: 
 
 def _intermediate_values(trial_dir: Path, objective: str) -> dict[int, float]:
     """{epochs trained: the objective then}, from the trial's HISTORY_FILE (empty where there is none)."""
-    try:
-        epochs = json.loads((trial_dir / HISTORY_FILE).read_text())["epochs"]
-    except (OSError, ValueError, KeyError):
-        return {}
+    epochs = (trial_record.read(trial_dir, trial_record.HISTORY_FILE) or {}).get("epochs", [])
     return {int(epoch["step"]): float(epoch[objective]) for epoch in epochs
             if objective in epoch and math.isfinite(epoch[objective])}
 

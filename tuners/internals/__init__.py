@@ -2,10 +2,11 @@
 is in this package, one module per concern:
 
 - `patches`: keras-tuner functions replaced while a kerastune search runs;
-- `oracles`: the oracle base that kerastune's strategies build on (keras-tuner's private oracle state);
+- `oracle_base`: the oracle base that kerastune's strategies build on (keras-tuner's private oracle state);
 - `tuner_hooks`: keras-tuner's private Tuner methods that kerastune changes;
 - `service`: the chief/worker gRPC service;
-- `tensorflow_state`: TensorFlow's and Keras's private state.
+- `tensorflow_state`: TensorFlow's and Keras's private state;
+- `optuna_state`: Optuna's.
 
 kerastune is written against keras-tuner 1.4.8 (checked on import: `keras-tuner>=1.4.8,<1.5`). Each entry
 says why it exists and which upstream bug it works around (issue number, or file:line in 1.4.8 where none is

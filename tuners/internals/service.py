@@ -12,7 +12,7 @@ import keras_tuner as kt
 from keras_tuner.src import protos
 from keras_tuner.src.distribute import oracle_chief
 
-from kerastune.tuners.internals.oracles import STOPPED
+from kerastune.tuners.internals.oracle_base import STOPPED
 
 WORKER_METADATA = "kerastune-worker"  # the gRPC metadata key in which a kerastune worker names itself
 
@@ -111,3 +111,9 @@ def name_worker_calls(client: Any, worker_id: str) -> Any:
     return client
 
 
+def connect_worker(tuner: Any, worker_id: str, wrap: Any) -> Any:
+    """Connect a worker's tuner to its chief: the `OracleClient` keras-tuner made for it names the worker in every
+    call (`name_worker_calls`), and the tuner asks the chief through `wrap(client)`. Returns the client."""
+    client = name_worker_calls(tuner.oracle, worker_id)
+    tuner.oracle = wrap(client)
+    return client

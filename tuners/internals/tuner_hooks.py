@@ -8,12 +8,15 @@ from typing import Any
 import keras_tuner as kt
 from keras_tuner.src.engine import tuner_utils
 
-from kerastune.tuners.internals.oracles import restart_interrupted_trials
+from kerastune.tuners.internals.oracle_base import restart_interrupted_trials
 
 
 class _TunerHooks:
-    """keras-tuner's private Tuner methods that kerastune changes, each behind a plain attribute:
+    """keras-tuner's private Tuner methods that kerastune changes, each behind a plain attribute or a public hook:
 
+    - each fit of a trial: `fit_starts(fit_arguments)` (it may raise to skip the fit), `model_built(model)`,
+      `fit_callbacks(callbacks)` (the fit's own, as keras-tuner copied them and added its own),
+      `fit_ended(history, x)` (`_build_and_fit_model`, `_try_build`, `_deepcopy_callbacks`);
     - `fold`: under --cv, the fold being trained; its TensorBoard logs go to `logs/TRIAL/foldF-executionE`
       instead of `executionE` (`_get_tensorboard_dir`).
     - `from_scratch`: Hyperband trains each trial from scratch instead of going on from an earlier trial's
@@ -30,6 +33,28 @@ class _TunerHooks:
     fold: int | None = None
     from_scratch = False
 
+    def fit_starts(self, fit_arguments: dict[str, Any]) -> None:
+        """A fit of the trial is about to build and train its model."""
+
+    def model_built(self, model: Any) -> None:
+        """The fit's model is built."""
+
+    def fit_callbacks(self, callbacks: list[Any]) -> None:
+        """The callbacks the fit trains with."""
+
+    def fit_ended(self, history: Any, x: Any) -> None:
+        """The fit trained `x` and returned `history`."""
+
+    def _try_build(self, hp: Any) -> Any:
+        model = super()._try_build(hp)
+        self.model_built(model)
+        return model
+
+    def _deepcopy_callbacks(self, callbacks: list[Any]) -> list[Any]:
+        copied = super()._deepcopy_callbacks(callbacks)
+        self.fit_callbacks(copied)
+        return copied
+
     def _populate_initial_space(self) -> None:
         if not self.oracle.hyperparameters.space:
             super()._populate_initial_space()
@@ -45,9 +70,12 @@ class _TunerHooks:
         return super()._build_hypermodel(hp)
 
     def _build_and_fit_model(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
+        self.fit_starts(kwargs)
         if self.from_scratch and "initial_epoch" in kwargs:
             kwargs["initial_epoch"] = 0
-        return super()._build_and_fit_model(trial, *args, **kwargs)
+        history = super()._build_and_fit_model(trial, *args, **kwargs)
+        self.fit_ended(history, args[0] if args else kwargs.get("x"))
+        return history
 
     def reload(self) -> None:
         super().reload()
@@ -82,14 +110,3 @@ def history_score(results: Any, objective: Any) -> float:
 def history_best_step(results: Any, objective: Any) -> int:
     """The 0-based epoch of that best value."""
     return int(tuner_utils.get_best_step(results, objective))
-
-
-def trial_weights(project_dir: Path, trial_id: str) -> Path:
-    """Where keras-tuner keeps the weights of a trial's best epoch (Tuner._get_checkpoint_fname, Keras 3)."""
-    return Path(project_dir) / f"trial_{trial_id}" / "checkpoint.weights.h5"
-
-
-def trial_build_config(project_dir: Path, trial_id: str) -> Path:
-    """Where keras-tuner keeps a trial model's build config (Tuner._get_build_config_fname)."""
-    return Path(project_dir) / f"trial_{trial_id}" / "build_config.json"
-

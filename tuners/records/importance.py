@@ -24,7 +24,7 @@ def importances(rows: list[Any], hyperparameters: list[Any], direction: str, see
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    scored = [row for row in rows if row.status in ("completed", "stopped") and row.score is not None
+    scored = [row for row in rows if row.status.ranked and row.score is not None
               and math.isfinite(row.score)]
     dists = {h.name: distribution(h.kind, h.config, steps=False) for h in hyperparameters}
     dists = {name: dist for name, dist in dists.items() if dist is not None}

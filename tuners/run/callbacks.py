@@ -79,7 +79,6 @@ def finished_epochs(history: Any) -> int:
 
 
 
-TAKEN_BACK = "the chief gave it to another worker, having had no word from this one in time"
 
 
 class TrialTakenBack(Exception):

@@ -14,6 +14,7 @@ from typing import Any
 from kerastune.tuners.options import EXPERIMENT, MAX_IMPLICIT_GRID, OPTION, RUN, ConfigError, default_options
 from kerastune.tuners.records.project import ProjectError
 from kerastune.tuners.run.validation import Split, scoring_split
+from kerastune.tuners.strategies import spec
 
 
 @dataclass(frozen=True)
@@ -250,13 +251,14 @@ def _max_trials(config: Any, previous: dict[str, Any] | None, grid_size: int | N
 
     GridSearch's default is the whole grid, when that grid is regular and not too large.
     """
-    if config.tuner == "hyperband":
+    strategy = spec.named(config.tuner)
+    if strategy.budget != spec.TRIALS:
         return None
     if config.max_trials is not None:
         return config.max_trials
     if previous is not None:
         return previous["options"]["max_trials"]
-    if config.tuner != "grid":
+    if strategy.chooses:  # a strategy that does not choose (grid) tries the whole space by default
         return OPTION["max_trials"].default
     if grid_size is None or grid_size > MAX_IMPLICIT_GRID:
         size = "irregular (it has conditional hyperparameters)" if grid_size is None else f"{grid_size:,} combinations"

@@ -7,7 +7,7 @@ end to `trial_ended` (from the chief's service thread, in a parallel search); `c
 and the failure limit; `close()` writes the summary. The first and the last train trials (`train`).
 
 --time-budget is a deadline (a `time.time()`, recorded in the manifest for the workers): every process stops the
-trial it trains there, and the oracle starts no trial after it (factory.TrialRunner, oracles.ControlledOracle).
+trial it trains there, and the oracle starts no trial after it (factory.TrialRunner, oracle_base.ControlledOracle).
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import hypermodels
+from hypermodels.space import default_values
 from kerastune.tuners.integrations import mlflow_runs
 from kerastune.tuners.internals import patches
 from kerastune.tuners.options import OPTION, ConfigError
+from kerastune.tuners.records import trial as trial_record
 from kerastune.tuners.records.lock import ProjectLock
 from kerastune.tuners.records.project import (
     ProjectError,
@@ -38,18 +40,16 @@ from kerastune.tuners.records.project import (
     remove_partial_writes,
     write_manifest,
 )
-from kerastune.tuners.records.summary import (
-    SearchSummary,
-    TrialEvent,
-    TrialResult,
-    failure_reason,
-    last_line,
-    plural_trials,
-)
+from kerastune.tuners.records.summary import SearchSummary, TrialEvent, plural_trials
+from kerastune.tuners.records.trial import TrialRecord, TrialStatus
 from kerastune.tuners.run import warm_start
 from kerastune.tuners.run.experiment import resolve
 from kerastune.tuners.run.prepared_hypermodel import PreparedHyperModel, check_takes
-from kerastune.tuners.run.tuner import build_tuner, planned_trials, search_arguments
+from kerastune.tuners.run.trial_runner import TrialSettings
+from kerastune.tuners.run.tuner import build_tuner, planned_trials, prune_rule, search_arguments
+from kerastune.tuners.strategies import spec
+from kerastune.tuners.strategies.policies import Deadline, FirstConfigurations, ModelSizeLimit, Policies
+from kerastune.tuners.strategies.study import make_pruner
 from kerastune.tuners.tf_noise import quiet_keras_noise
 
 TOP_TRIALS = 5
@@ -109,8 +109,8 @@ class Search:
         self.error: Exception | None = None  # why the search must stop, found as a trial ended
         self.on_trial: Callable[[TrialEvent], None] | None = None
         self.started = time.monotonic()
-        # when --time-budget runs out (a time.time()): set by open(), or, in a worker, by the chief's manifest
-        self.deadline: float | None = self.experiment.run.get("deadline") if worker else None
+        # when --time-budget runs out: set by open(); a worker reads the chief's in the manifest at each trial
+        self.deadline = Deadline(read=self._recorded_deadline) if worker else Deadline()
         self.worker = worker
         self.in_process = False  # set by `run`: trials are trained in this process, not by workers
         self.mlflow_run: mlflow_runs.SearchRun | None = None  # with --mlflow: the search's parent run
@@ -127,17 +127,31 @@ class Search:
     def project_dir(self) -> Path:
         return self.config.project_dir
 
-    def build_tuner(self) -> Any:
-        """The keras-tuner tuner for the project (new, or reloaded to resume)."""
-        tuner = build_tuner(self.experiment, self.hypermodel, self.project_dir, hyperparameters=self.searched_space,
-                            folds=self.split.folds)
-        tuner.deadline = self.deadline
-        if self.worker:  # the chief may have started a new run (a resume) since: read its deadline at each trial
-            tuner.read_deadline = lambda: read_manifest(self.project_dir).get("run", {}).get("deadline")
+    def build_tuner(self, watchdog: Any = None, on_trial_done: Callable[[Any, float], None] | None = None) -> Any:
+        """The keras-tuner tuner for the project (new, or reloaded to resume), its oracle enforcing the search's
+        policies and reporting each trial's end to `trial_ended`. A worker's (`watchdog`: its heartbeat;
+        `on_trial_done`: told of each trial it ran) proxies the chief's oracle."""
         search_run = mlflow_runs.recorded_run(self.project_dir) if self.worker else self.mlflow_run
         if self.tracked and search_run is not None:
-            tuner.tracker = self.tracker = mlflow_runs.TrialTracker(search_run)
-        return tuner
+            self.tracker = mlflow_runs.TrialTracker(search_run)
+        strategy = spec.named(self.config.tuner)
+        chooses_defaults = strategy.chooses and not self.experiment.run.get("no_defaults_first")
+        policies = Policies(
+            deadline=self.deadline,
+            first=FirstConfigurations(self.enqueued, default_values(self.searched_space) if chooses_defaults else None),
+            size_limit=ModelSizeLimit(self.options.get("max_params"), self.count_params),
+            pruner=make_pruner(prune_rule(self.experiment)),
+        )
+        settings = TrialSettings(seed=self.experiment.seed, prune=prune_rule(self.experiment), folds=self.split.folds,
+                                 deadline=self.deadline, watchdog=watchdog, tracker=self.tracker,
+                                 on_trial_done=on_trial_done)
+        return build_tuner(self.experiment, self.hypermodel, self.project_dir, hyperparameters=self.searched_space,
+                           settings=settings, policies=policies,
+                           on_trial_end=None if self.worker else self.trial_ended)
+
+    def _recorded_deadline(self) -> float | None:
+        """The deadline of the chief's current run, as its manifest records it (a worker's)."""
+        return (read_manifest(self.project_dir) or {}).get("run", {}).get("deadline")
 
     @property
     def tracked(self) -> bool:
@@ -198,9 +212,9 @@ class Search:
         leaves a project that the same command resumes.
         """
         self._lock.acquire()
-        budget = self.experiment.run.get("time_budget")
         self.started = time.monotonic()
-        self.deadline = None if budget is None else time.time() + budget
+        self.deadline.at = Deadline.after(self.experiment.run.get("time_budget")).at
+        self.on_trial = on_trial
         try:
             if self.config.overwrite and self.project_dir.is_dir():
                 discard_project(self.project_dir)
@@ -209,8 +223,9 @@ class Search:
             write_manifest(self.project_dir, self.manifest)
             self.start_tracking()
             tuner = self.build_tuner()
+            self.oracle = tuner.oracle
             if self.warm_start is not None:
-                imported = warm_start.import_trials(tuner.oracle, self.warm_start)
+                imported = warm_start.import_trials(tuner.oracle, self.project_dir, self.warm_start)
                 self.manifest["warm_start"] = {
                     "project": str(self.warm_start.project),
                     "imported": dict(zip(imported, (t["trial_id"] for t in self.warm_start.trials), strict=True)),
@@ -222,31 +237,19 @@ class Search:
         except BaseException:
             self._lock.release()
             raise
-        self.oracle = tuner.oracle
-        self.oracle.on_trial_end = self.trial_ended
-        self.oracle.deadline = self.deadline
-        self.oracle.enqueued = self.enqueued
-        self.oracle.max_params = self.options.get("max_params")
-        self.oracle.count_params = self.count_params
-        self.on_trial = on_trial
         return tuner
 
     def trial_ended(self, trial: Any, worker: str | None, duration: float) -> None:
         """The oracle's report of a trial that has ended: record it, tell the display, apply the limits.
 
-        Runs inside the oracle's `end_trial`: nothing may escape it (see oracles.ControlledOracle). A
+        Runs inside the oracle's `end_trial`: nothing may escape it (see oracle_base.ControlledOracle). A
         failure here stops the search, and `close` raises it.
         """
         try:
             worker = None if self.in_process else worker  # keras-tuner names the one tuner of a process "tuner0"
-            event = self.event(trial, len(self.oracle.end_order), duration, worker)
-            if event.trial.status != "COMPLETED" and not event.trial.message:
-                event.trial.message = failure_reason(self.project_dir, trial)
-            self.manifest.setdefault("trials", {})[event.trial.trial_id] = {
-                "duration_s": round(duration, 2),
-                "worker": worker,
-            }
-            write_manifest(self.project_dir, self.manifest)
+            trial_record.write(trial_record.folder(self.project_dir, trial.trial_id), trial_record.RUN_FILE,
+                               {"duration_s": round(duration, 2), "worker": worker})
+            event = self.event(trial, len(self.oracle.end_order) - len(self.oracle.imported), duration, worker)
             if self.on_trial is not None:
                 self.on_trial(event)
             self.check()
@@ -290,10 +293,10 @@ class Search:
         if self.error is not None:
             raise self.error
         if summary.completed == 0 and summary.failed > 0:
-            last = self.oracle.trials[self.oracle.end_order[-1]]
+            last = self.result(self.oracle.trials[self.oracle.end_order[-1]])
             raise TrialsFailedError(
                 f"all {plural_trials(summary.failed)} failed; the last one said: "
-                f"{failure_reason(self.project_dir, last) or 'nothing (see the workers logs)'}"
+                f"{last.message or 'nothing (see the workers logs)'}"
             )
 
     def run(
@@ -317,7 +320,7 @@ class Search:
 
     def event(self, trial: Any, number: int, duration: float, worker: str | None = None) -> TrialEvent:
         """The progress event for a trial the oracle has just ended."""
-        best = [t for t in self.oracle.get_best_trials(1) if str(t.status) == "COMPLETED"]
+        best = self.oracle.get_best_trials(1)  # keras-tuner's ranking: COMPLETED trials (the ranked ones)
         return TrialEvent(
             number=number,
             planned=self.planned,
@@ -328,22 +331,24 @@ class Search:
             worker=worker,
         )
 
-    def result(self, trial: Any) -> TrialResult:
-        return TrialResult.from_trial(trial, self.experiment.space_order, self.project_dir, self.options["cv"])
+    def result(self, trial: Any) -> TrialRecord:
+        """A keras-tuner trial of this search, as its record says."""
+        return TrialRecord.from_state(trial.get_state(), self.project_dir, order=self.experiment.space_order,
+                                      cv=self.options["cv"])
 
     def _manifest(self) -> dict[str, Any]:
         manifest = dict(self.manifest or self.previous or {"created": now()})
         manifest.update(self.experiment.to_manifest(), versions=package_versions())
-        if self.deadline is not None:
-            manifest["run"] = {**manifest["run"], "deadline": self.deadline}
+        if self.deadline.at is not None:
+            manifest["run"] = {**manifest["run"], "deadline": self.deadline.at}
         return manifest
 
     def _summary(self, wall_time: float) -> SearchSummary:
         oracle = self.oracle
-        trials = [oracle.trials[i] for i in oracle.end_order if i in oracle.trials]
-        completed = [t for t in trials if str(t.status) == "COMPLETED"]
-        pruned = [t for t in trials if str(t.status) == "STOPPED"]
-        best = [t for t in oracle.get_best_trials(TOP_TRIALS) if str(t.status) == "COMPLETED"]
+        trials = [self.result(oracle.trials[i]) for i in oracle.end_order if i in oracle.trials]
+        statuses = [trial.status for trial in trials]
+        ranked = sum(status.ranked for status in statuses)
+        best = [self.result(t) for t in oracle.get_best_trials(TOP_TRIALS)]
         experiment = self.experiment.to_manifest()
         return SearchSummary(
             project_dir=str(self.project_dir),
@@ -356,17 +361,17 @@ class Search:
             resumed=self.resumed,
             trials_before=self.trials_before,
             trials_finished=len(trials),
-            completed=len(completed),
-            failed=len(trials) - len(completed) - len(pruned),
-            pruned=len(pruned),
+            completed=ranked,
+            failed=statuses.count(TrialStatus.FAILED),
+            pruned=statuses.count(TrialStatus.PRUNED),
             oversized=len(oracle.oversized),
             warm_started=len(oracle.imported),
             planned=self.planned,
             wall_time_s=wall_time,
             time_budget_spent=oracle.budget_spent,
-            stopped_by_budget=[r.trial_id for r in map(self.result, trials[self.trials_before:]) if r.budget_stop],
+            stopped_by_budget=[t.trial_id for t in trials[self.trials_before:] if t.status is TrialStatus.STOPPED],
             to_rerun=list(oracle.unstarted_by_budget),
-            best_trials=[self.result(t) for t in best],
+            best_trials=best,
         )
 
 
@@ -387,10 +392,10 @@ def consecutive_failures(oracle: Any, limit: int, project_dir: Path) -> TrialsFa
     last = [oracle.trials[i] for i in list(oracle.end_order)[-limit:]]
     if len(last) < limit or any(str(t.status) != "FAILED" for t in last):
         return None
+    reason = trial_record.failure_reason(trial_record.folder(project_dir, last[-1].trial_id), last[-1].message)
     return TrialsFailedError(
         f"the search stopped after {plural_trials(limit)} failed in a row (--max-consecutive-failures "
-        f"{limit}); the last one said: "
-        f"{failure_reason(project_dir, last[-1]) or 'nothing (see the workers logs)'}"
+        f"{limit}); the last one said: {reason or 'nothing (see the workers logs)'}"
     )
 
 
@@ -413,7 +418,7 @@ def hypermodel_space(hypermodel: Any, name: str) -> Any:
     except Exception as error:  # user code: any failure is a bad hypermodel, not a crash of ours
         raise hypermodels.HypermodelError(
             f"hypermodel {name!r} failed to build with its default hyperparameters: "
-            f"{type(error).__name__}: {last_line(str(error))}"
+            f"{type(error).__name__}: {trial_record.last_line(str(error))}"
         ) from error
 
 

@@ -3,30 +3,19 @@ tuner)."""
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import keras
 import numpy as np
 
 from kerastune.tuners.integrations.tensorboard import SCORE_TAG, finish_logs, log_pruned, log_scalar
-from kerastune.tuners.internals import oracles, tensorflow_state, tuner_hooks
-from kerastune.tuners.records.project import write_atomically
-from kerastune.tuners.records.summary import (
-    BUDGET_FILE,
-    FAILURE_FILE,
-    HISTORY_FILE,
-    MODEL_SIZE_FILE,
-    PRUNED_FILE,
-    UNSTARTED_BY_BUDGET,
-)
-from kerastune.tuners.records.trial import FOLDS_FILE
+from kerastune.tuners.internals import oracle_base, tensorflow_state, tuner_hooks
+from kerastune.tuners.records import trial as trial_record
 from kerastune.tuners.run.callbacks import (
-    TAKEN_BACK,
     BudgetReached,
     FailOnNonFiniteLoss,
     StopAtDeadline,
@@ -34,6 +23,7 @@ from kerastune.tuners.run.callbacks import (
     finished_epochs,
 )
 from kerastune.tuners.run.seeds import derived_seed
+from kerastune.tuners.strategies.policies import Deadline
 
 INFERENCE_EXAMPLES = 256  # the batch a trial's inference time per example is measured on
 
@@ -77,14 +67,6 @@ class TrialRunner:
     - every epoch's metrics kept (HISTORY_FILE), and given to `tracker` (e.g. MLflow) as they come.
     """
 
-    seed = 0
-    prune: str | None = None  # --prune's rule; None when off
-    folds: list[tuple[Any, Any]] | None = None  # under --cv: (fit indices, held-out indices) per fold
-    watchdog: Any = None  # on a worker: a workers.worker.Heartbeat
-    # on a worker: told of each trial it ran, as the chief recorded it, and how long it took
-    on_trial_done: Callable[[Any, float], None] | None = None
-    deadline: float | None = None  # when --time-budget runs out, as a time.time()
-    read_deadline: Callable[[], float | None] | None = None  # on a worker: the chief's current run's deadline
     _trial_started = 0.0
     _fits: list[Any]  # the fits (History) of the trial under way
     _callbacks: list[Any] = []  # the callbacks of the fit under way
@@ -94,13 +76,34 @@ class TrialRunner:
     _model: Any = None  # the model of the fit under way
     _size: dict[str, Any] | None = None  # the trial's model's parameters and inference time (MODEL_SIZE_FILE)
     _history: list[dict[str, float]] = []  # the metrics of each epoch of the trial under way (HISTORY_FILE)
-    tracker: Any = None  # with --mlflow: a mlflow_runs.TrialTracker, which logs each trial as a nested run
+
+    def __init__(self, *args: Any, settings: TrialSettings, **kwargs: Any) -> None:
+        self.settings = settings
+        self.fold: int | None = None  # under --cv: the fold being trained
+        super().__init__(*args, **kwargs)
+
+    @property
+    def from_scratch(self) -> bool:
+        """Under --cv, a Hyperband trial trains from scratch: going on from an earlier trial's weights, it would be
+        scored on held-out examples that those weights were trained on (in the earlier trial's other folds)."""
+        return bool(self.settings.folds)
+
+    @property
+    def folds(self) -> list[tuple[Any, Any]] | None:
+        return self.settings.folds
+
+    @property
+    def watchdog(self) -> Any:
+        return self.settings.watchdog
+
+    @property
+    def tracker(self) -> Any:
+        return self.settings.tracker
 
     def on_trial_begin(self, trial: Any) -> None:
         self._trial_started = time.monotonic()
         self._fits, self._budget_stop, self._pruned, self._size, self._history = [], None, None, None, []
-        if self.read_deadline is not None:
-            self.deadline = self.read_deadline()
+        self.settings.deadline.refresh()
         if self.watchdog is not None:
             self.watchdog.watch(trial.trial_id)
         if self.tracker is not None:
@@ -109,12 +112,12 @@ class TrialRunner:
         super().on_trial_begin(trial)
 
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
-        keras.utils.set_random_seed(derived_seed(self.seed, "trial", trial.trial_id))
+        keras.utils.set_random_seed(derived_seed(self.settings.seed, "trial", trial.trial_id))
         callbacks = [*kwargs.get("callbacks", []), FailOnNonFiniteLoss()]
         if self.watchdog is not None:
             callbacks.append(StopWhenTakenBack(self.watchdog))
-        if self.deadline is not None:
-            callbacks.append(StopAtDeadline(self.deadline))
+        if self.settings.deadline.at is not None:
+            callbacks.append(StopAtDeadline(self.settings.deadline.at))
         kwargs["callbacks"] = callbacks
         try:
             with tensorflow_state.forget_custom_gradients():  # or memory grows with every trial
@@ -132,25 +135,24 @@ class TrialRunner:
                 raise  # nothing to score: the trial goes back to the oracle (on_trial_end)
             return fits
 
-    def _deepcopy_callbacks(self, callbacks: list[Any]) -> list[Any]:
-        self._callbacks = super()._deepcopy_callbacks(callbacks)  # this fit's: keras-tuner adds to the list
-        return self._callbacks
+    # keras-tuner's hooks into each fit of a trial (internals.tuner_hooks)
 
-    def _build_and_fit_model(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
+    def fit_callbacks(self, callbacks: list[Any]) -> None:
+        self._callbacks = callbacks  # this fit's, as keras-tuner copied them and added its own
+
+    def model_built(self, model: Any) -> None:
+        self._model = model
+
+    def fit_starts(self, fit_arguments: dict[str, Any]) -> None:
         if self._pruned is not None:
             raise TrialPruned()
-        self._epochs_per_fit = int(kwargs.get("epochs") or 1)
-        history = super()._build_and_fit_model(trial, *args, **kwargs)
+        self._epochs_per_fit = int(fit_arguments.get("epochs") or 1)
+
+    def fit_ended(self, history: Any, x: Any) -> None:
         self._fits.append(history)
-        x = args[0] if args else kwargs.get("x")
         if self._size is None and self._model is not None and hasattr(x, "__getitem__"):
             self._size = model_size(self._model, x)
         self._model = None
-        return history
-
-    def _try_build(self, hp: Any) -> Any:
-        self._model = super()._try_build(hp)
-        return self._model
 
     def on_epoch_end(self, trial: Any, model: Any, epoch: int, logs: dict[str, Any] | None = None) -> None:
         """Keep the epoch's metrics; with --prune, tell the oracle the objective after this epoch, and stop the
@@ -162,32 +164,29 @@ class TrialRunner:
         if self.tracker is not None:
             self.tracker.epoch_ended(step, metrics)
         value = (logs or {}).get(self.oracle.objective.name)
-        if self.prune is None or value is None:
+        if self.settings.prune is None or value is None:
             return
         planned = (len(self.folds) if self.folds else 1) * self.executions_per_trial * self._epochs_per_fit
         if step >= planned:
             return  # the trial's last epoch: nothing left to save by pruning it
-        told = self.oracle.update_trial(trial.trial_id, {oracles.EPOCH_SCORE: float(value)}, step=step)
-        if told.status == oracles.STOPPED and not oracles.pruned_reply(told) and self.watchdog is not None:
+        told = self.oracle.update_trial(trial.trial_id, {oracle_base.EPOCH_SCORE: float(value)}, step=step)
+        if told.status == oracle_base.STOPPED and not oracle_base.pruned_reply(told) and self.watchdog is not None:
             self.watchdog.taken_back = True  # the chief gave the trial to another worker: dropped at the next batch
         taken_back = self.watchdog is not None and self.watchdog.taken_back
-        if oracles.pruned_reply(told) and not taken_back:
+        if oracle_base.pruned_reply(told) and not taken_back:
             model.stop_training = True
-            self._pruned = {"epochs": step, "of": planned, "rule": self.prune}
+            self._pruned = {"epochs": step, "of": planned, "rule": self.settings.prune}
             log_pruned(self._callbacks, step)
 
     def _track_end(self, trial: Any, recorded: Any, taken_back: bool) -> None:
-        """The trial's MLflow run ended with kerastune's word for how the trial ended (`recorded`: as the oracle
-        recorded it), and its score."""
-        if taken_back:
-            status, score = "taken back", None
-        elif trial.status == oracles.STOPPED and self._pruned is None:
-            status, score = "interrupted", None  # stopped by the budget before its first epoch ended
-        else:
-            score = recorded.score
-            status = ("pruned" if self._pruned is not None else "failed" if recorded.status != "COMPLETED"
-                      else "stopped" if self._budget_stop is not None else "completed")
-        self.tracker.trial_ended(status, score)
+        """The trial's MLflow run ended with the trial's status (`recorded`: as the oracle recorded it), and its
+        score. A run taken back, or stopped by the budget before its first epoch ended, was interrupted."""
+        if taken_back or (trial.status == oracle_base.STOPPED and self._pruned is None):
+            self.tracker.trial_ended(trial_record.TrialStatus.INTERRUPTED, None)
+            return
+        status = trial_record.status_of(recorded.status, budget_stop=self._budget_stop is not None,
+                                        pruned=self._pruned is not None, search_running=True)
+        self.tracker.trial_ended(status, recorded.score)
 
     def _cross_validate(self, trial: Any, x: Any, y: Any, **kwargs: Any) -> list[Any]:
         """Train on each fold's fit part, score on its held-out part; keras-tuner averages the histories (as
@@ -208,7 +207,7 @@ class TrialRunner:
             "scores": [tuner_hooks.history_score(r, objective) for r in per_fold],
             "best_epochs": [tuner_hooks.history_best_step(r, objective) + 1 for r in per_fold],
         }
-        write_atomically(Path(self.get_trial_dir(trial.trial_id)) / FOLDS_FILE, json.dumps(folds) + "\n")
+        trial_record.write(trial_record.folder(self.project_dir, trial.trial_id), trial_record.FOLDS_FILE, folds)
         return histories
 
     def on_trial_end(self, trial: Any) -> None:
@@ -217,20 +216,17 @@ class TrialRunner:
             self.watchdog.stop()
             taken_back = self.watchdog.taken_back
         stop = self._budget_stop
+        trial_dir = trial_record.folder(self.project_dir, trial.trial_id)
         if stop is not None and trial.status != "COMPLETED":  # stopped before its first epoch ended
-            trial.status, trial.message = oracles.STOPPED, UNSTARTED_BY_BUDGET
+            trial.status, trial.message = oracle_base.STOPPED, trial_record.UNSTARTED_BY_BUDGET
         elif stop is not None and not taken_back:
-            write_atomically(Path(self.get_trial_dir(trial.trial_id)) / BUDGET_FILE, json.dumps(stop) + "\n")
-        trial_dir = Path(self.get_trial_dir(trial.trial_id))
-        if self._pruned is not None and not taken_back:
-            write_atomically(trial_dir / PRUNED_FILE, json.dumps(self._pruned) + "\n")
-        if self._size is not None and not taken_back:
-            write_atomically(trial_dir / MODEL_SIZE_FILE, json.dumps(self._size) + "\n")
-        if self._history and not taken_back:
-            write_atomically(trial_dir / HISTORY_FILE, json.dumps({"epochs": self._history}) + "\n")
-        if not taken_back:  # else another worker runs it now: nothing of this run is reported
-            if trial.message and stop is None:
-                write_atomically(Path(self.get_trial_dir(trial.trial_id)) / FAILURE_FILE, trial.message.strip() + "\n")
+            trial_record.write(trial_dir, trial_record.BUDGET_FILE, stop)
+        if not taken_back:  # else another worker runs it now: nothing of this run is recorded
+            for name, value in ((trial_record.PRUNED_FILE, self._pruned), (trial_record.MODEL_SIZE_FILE, self._size),
+                                (trial_record.HISTORY_FILE, {"epochs": self._history} if self._history else None),
+                                (trial_record.FAILURE_FILE, trial.message if stop is None else None)):
+                if value:
+                    trial_record.write(trial_dir, name, value)
             super().on_trial_end(trial)  # the oracle scores and records the trial here
         recorded = trial if taken_back else self.oracle.get_trial(trial.trial_id)  # one call (a worker asks the chief)
         if not taken_back and recorded.score is not None and math.isfinite(recorded.score):
@@ -238,15 +234,29 @@ class TrialRunner:
             log_scalar(self._callbacks, SCORE_TAG, recorded.score)
         if self.tracker is not None:
             self._track_end(trial, recorded, taken_back)
-        if self.on_trial_done is None:
+        if self.settings.on_trial_done is None:
             return
-        if stop is not None and trial.status == oracles.STOPPED:  # the budget stopped it before an epoch ended
-            recorded.status, recorded.message = oracles.STOPPED, UNSTARTED_BY_BUDGET
-        elif taken_back or (recorded.status == oracles.STOPPED and self._pruned is None):  # the chief ignored it
-            recorded.status, recorded.message = oracles.STOPPED, TAKEN_BACK
+        if stop is not None and trial.status == oracle_base.STOPPED:  # the budget stopped it before an epoch ended
+            recorded.status, recorded.message = oracle_base.STOPPED, trial_record.UNSTARTED_BY_BUDGET
+        elif taken_back or (recorded.status == oracle_base.STOPPED and self._pruned is None):  # the chief ignored it
+            recorded.status, recorded.message = oracle_base.STOPPED, trial_record.TAKEN_BACK
         else:
             recorded.message = recorded.message or trial.message
-        self.on_trial_done(recorded, time.monotonic() - self._trial_started)
+        self.settings.on_trial_done(recorded, time.monotonic() - self._trial_started)
+
+
+@dataclass
+class TrialSettings:
+    """How each trial of a search trains, given to its tuner when it is made."""
+
+    seed: int = 0  # --seed: each trial trains from (seed, trial id)
+    prune: str | None = None  # --prune's rule; None when off
+    folds: list[tuple[Any, Any]] | None = None  # under --cv: (fit indices, held-out indices) per fold
+    deadline: Deadline = field(default_factory=Deadline)  # --time-budget's
+    watchdog: Any = None  # on a worker: a workers.worker.Heartbeat
+    tracker: Any = None  # with --mlflow: a mlflow_runs.TrialTracker, which logs each trial as a nested run
+    # on a worker: told of each trial it ran, as the chief recorded it, and how long it took
+    on_trial_done: Callable[[Any, float], None] | None = None
 
 
 class SearchTuner(TrialRunner, tuner_hooks.Tuner):

@@ -13,23 +13,14 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
-from kerastune.tuners.internals import oracles
+from kerastune.tuners.internals import oracle_base
 from kerastune.tuners.options import ConfigError
 from kerastune.tuners.records.project import LOGS_NAME, ProjectError
 from kerastune.tuners.run.callbacks import ReportEpochs
 from kerastune.tuners.run.seeds import derived_seed
-from kerastune.tuners.run.trial_runner import HyperbandSearchTuner, SearchTuner
-from kerastune.tuners.strategies.study import make_pruner
-
-# tuner name -> the keras-tuner oracle that chooses its trials
-ORACLES: dict[str, type] = {
-    "random": oracles.RandomSearchOracle,
-    "hyperband": oracles.HyperbandOracle,
-    "bayesian": oracles.BayesianOptimizationOracle,
-    "tpe": oracles.TPEOracle,
-    "grid": oracles.GridSearchOracle,
-}
-
+from kerastune.tuners.run.trial_runner import HyperbandSearchTuner, SearchTuner, TrialSettings
+from kerastune.tuners.strategies import spec
+from kerastune.tuners.strategies.policies import Policies
 
 
 def parse_objective(text: str) -> kt.Objective:
@@ -48,52 +39,22 @@ def parse_objective(text: str) -> kt.Objective:
         ) from None
 
 
-def make_oracle(experiment: Any, hyperparameters: kt.HyperParameters | None) -> Any:
-    """The experiment's oracle, fresh. keras-tuner's own limit of consecutive failed trials is lifted: it stops
-    a search from inside the oracle, before the failed trial is saved; kerastune decides when failures stop a
-    search."""
+def make_oracle(experiment: Any, hyperparameters: kt.HyperParameters | None, policies: Policies | None = None,
+                on_trial_end: Callable[[Any, str | None, float], None] | None = None) -> Any:
+    """The experiment's oracle, fresh, as its strategy's spec says, enforcing `policies`. keras-tuner's own limit of
+    consecutive failed trials is lifted: it stops a search from inside the oracle, before the failed trial is
+    saved; kerastune decides when failures stop a search."""
     options = experiment.options
-    common = dict(
+    strategy = spec.named(experiment.tuner)
+    return strategy.oracle_class()(
         objective=parse_objective(options["objective"]),
         seed=derived_seed(experiment.seed, "oracle"),
         hyperparameters=hyperparameters,  # the space to search (with pinned values), else the hypermodel's
         max_consecutive_failed_trials=math.inf,
+        policies=policies,
+        on_trial_end=on_trial_end,
+        **strategy.oracle_arguments(dict(options)),
     )
-    if experiment.tuner == "hyperband":
-        oracle = ORACLES["hyperband"](max_epochs=options["max_epochs"], factor=options["factor"], **common)
-    elif experiment.tuner == "bayesian":
-        oracle = ORACLES["bayesian"](max_trials=options["max_trials"], num_initial_points=options["num_initial_points"],
-                                     alpha=options["alpha"], beta=options["beta"], **common)
-    elif experiment.tuner == "tpe":
-        oracle = ORACLES["tpe"](max_trials=options["max_trials"], num_initial_points=options["num_initial_points"],
-                                **common)
-    else:
-        oracle = ORACLES[experiment.tuner](max_trials=options["max_trials"], **common)
-    oracle.defaults_first = experiment.tuner != "grid" and not experiment.run.get("no_defaults_first")
-    pruner = make_pruner(prune_rule(experiment))
-    if experiment.tuner == "tpe":
-        oracle.use_study(sampler=lambda finished: tpe_sampler(derived_seed(experiment.seed, "tpe", finished),
-                                                              options["num_initial_points"]), pruner=pruner)
-    elif pruner is not None:
-        oracle.use_study(pruner=pruner)
-    return oracle
-
-
-TPE_INITIAL_POINTS = 10  # Optuna's default n_startup_trials
-
-
-def tpe_sampler(seed: int, num_initial_points: int | None) -> Any:
-    """Optuna's TPE sampler as `kerastune tpe` uses it: multivariate (it models the hyperparameters together, in
-    groups where some are conditional), and with the constant liar, so that parallel workers are not all sent to
-    the same promising region."""
-    import warnings
-
-    import optuna
-
-    with warnings.catch_warnings():  # multivariate, group and constant_liar are marked experimental
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=num_initial_points or TPE_INITIAL_POINTS,
-                                          multivariate=True, group=True, constant_liar=True)
 
 
 def prune_rule(experiment: Any) -> str | None:
@@ -108,14 +69,19 @@ def build_tuner(
     project_dir: Path,
     *,
     hyperparameters: kt.HyperParameters | None = None,
-    folds: list[tuple[Any, Any]] | None = None,
+    settings: TrialSettings | None = None,
+    policies: Policies | None = None,
+    on_trial_end: Callable[[Any, str | None, float], None] | None = None,
 ) -> Any:
-    """The experiment's tuner for `project_dir`, reloading the project there if there is one."""
-    tuner_class = HyperbandSearchTuner if experiment.tuner == "hyperband" else SearchTuner
+    """The experiment's tuner for `project_dir`, reloading the project there if there is one: its oracle enforces
+    `policies` and tells `on_trial_end` of each trial that ends; its trials train as `settings` say."""
+    continues = spec.named(experiment.tuner).continues_training
+    tuner_class = HyperbandSearchTuner if continues else SearchTuner
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # keras-tuner's own prints ("Reloading Tuner from ...")
             tuner = tuner_class(
-                make_oracle(experiment, hyperparameters),
+                make_oracle(experiment, hyperparameters, policies, on_trial_end),
+                settings=settings or TrialSettings(seed=experiment.seed, prune=prune_rule(experiment)),
                 hypermodel=hypermodel,
                 executions_per_trial=experiment.options["executions_per_trial"],
                 directory=str(Path(project_dir).parent),
@@ -130,18 +96,14 @@ def build_tuner(
             f"cannot reload the project in {project_dir} ({type(error).__name__}: {reason}); kerastune leaves "
             "it as it is: discard it with --overwrite, or use another --name"
         ) from error
-    tuner.seed = experiment.seed
-    tuner.prune = prune_rule(experiment)
-    tuner.folds = folds
-    tuner.from_scratch = bool(folds)
     return tuner
 
 
 def planned_trials(tuner: Any) -> int | None:
     """How many trials this search will run in all, when that is known in advance."""
     if isinstance(tuner.oracle, kt.oracles.HyperbandOracle):
-        return oracles.hyperband_trials(tuner.oracle)
-    return tuner.oracle.max_trials
+        return oracle_base.hyperband_trials(tuner.oracle)
+    return tuner.oracle.max_trials - len(tuner.oracle.imported)  # trials imported with --from are not planned
 
 
 def search_arguments(

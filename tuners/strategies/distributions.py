@@ -13,7 +13,8 @@ def distribution(kind: str, config: dict[str, Any], steps: bool = True) -> Any:
     record it); None for a Fixed one, which is not searched. `steps=False` leaves out a linear step.
 
     A log-sampled Int or Float with a step has values `min * step**k` in keras-tuner; Optuna has no such
-    distribution, so it is the log-scale range (`study.on_grid` rounds a sample to keras-tuner's nearest value)."""
+    distribution, so it is the log-scale range (`hypermodels.space.nearest_value` rounds a sample to keras-tuner's
+    nearest value)."""
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
     if kind == "Boolean":

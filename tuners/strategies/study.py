@@ -1,7 +1,7 @@
 """An Optuna study that mirrors a keras-tuner search, trial by trial.
 
 keras-tuner's oracle stays the search's record (its trial files, `oracle.json`, resume, the chief/worker
-service); the study, held by the oracle (oracles.ControlledOracle.study), is what Optuna needs to decide:
+service); the study, held by the oracle (oracle_base.ControlledOracle.study), is what Optuna needs to decide:
 its pruners stop hopeless trials (--prune), and its TPE sampler chooses the trials of `kerastune tpe`.
 Each keras-tuner trial run is one Optuna trial: a run handed back to the queue is failed in the study, and its
 rerun is a new Optuna trial with the same values. The study lives in memory; what it cannot rebuild from the
@@ -18,6 +18,8 @@ import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, IntDistribution
 from optuna.trial import TrialState
 
+from hypermodels.space import active_values, admitted_value, nearest_value, values_text
+from kerastune.tuners.internals import optuna_state
 from kerastune.tuners.strategies.distributions import distribution as optuna_distribution
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)  # Optuna logs every trial; kerastune's output is in app/
@@ -50,24 +52,6 @@ def distribution(hp: Any) -> BaseDistribution | None:
     return optuna_distribution(type(hp).__name__, hp.get_config())
 
 
-def on_grid(hp: Any, value: Any) -> Any:
-    """A value Optuna sampled, as keras-tuner's hyperparameter takes it (on its step, in its type)."""
-    if isinstance(hp, (kt.engine.hyperparameters.Int, kt.engine.hyperparameters.Float)) and hp.step:
-        return hp.prob_to_value(hp.value_to_prob(value))
-    return value
-
-
-def active_values(space: Any, choose: Any) -> dict[str, Any]:
-    """Walk a keras-tuner space in order, asking `choose(hp)` for each hyperparameter that is active given the
-    values chosen so far (conditional scopes): the trial's values, as keras-tuner records them."""
-    hps = kt.HyperParameters()
-    for hp in space.space:
-        hps.merge([hp])
-        if hps.is_active(hp):
-            hps.values[hp.name] = choose(hp)
-    return hps.values
-
-
 def distributions(space: Any, values: dict[str, Any]) -> dict[str, BaseDistribution]:
     """The distributions of a trial's searched values (those of `space` that it has and that are not Fixed)."""
     found = {}
@@ -92,14 +76,8 @@ def fits(space: Any, values: dict[str, Any]) -> str | None:
             if value != hp.value:
                 return f"{hp.name}={value} where the space fixes {hp.value}"
             continue
-        dist = distribution(hp)
-        if isinstance(dist, CategoricalDistribution):
-            inside = value in dist.choices
-        else:
-            inside = isinstance(value, (int, float)) and dist.low <= value <= dist.high and math.isclose(
-                on_grid(hp, value), value)
-        if not inside:
-            return f"{hp.name}={value} is not one of its values"
+        if admitted_value(hp, value) is None:
+            return f"{hp.name}={value} is not one of its values ({values_text(hp)})"
     return None
 
 
@@ -125,17 +103,17 @@ class StudyMirror:
         """A new trial's values, from the sampler (TPE), on keras-tuner's steps."""
         trial = self.study.ask()
         self.running[trial_id] = trial
-        return active_values(self.space, lambda hp: self._suggest(trial, hp))
+        return active_values(self.space, lambda hp: self._value_for(trial, hp))
 
-    def _suggest(self, trial: optuna.Trial, hp: Any) -> Any:
+    def _value_for(self, trial: optuna.Trial, hp: Any) -> Any:
         dist = distribution(hp)
         if dist is None:
             return hp.value
         if isinstance(dist, CategoricalDistribution):
             return trial.suggest_categorical(hp.name, dist.choices)
         if isinstance(dist, IntDistribution):
-            return on_grid(hp, trial.suggest_int(hp.name, dist.low, dist.high, step=dist.step, log=dist.log))
-        return on_grid(hp, trial.suggest_float(hp.name, dist.low, dist.high, step=dist.step, log=dist.log))
+            return nearest_value(hp, trial.suggest_int(hp.name, dist.low, dist.high, step=dist.step, log=dist.log))
+        return nearest_value(hp, trial.suggest_float(hp.name, dist.low, dist.high, step=dist.step, log=dist.log))
 
     def enqueue(self, values: dict[str, Any]) -> None:
         """Make the next `ask` try these values (those the space searches)."""
@@ -155,7 +133,7 @@ class StudyMirror:
         trial = self.running.get(trial_id)
         if trial is None or not math.isfinite(value):
             return False
-        if step in trial.storage.get_trial(trial._trial_id).intermediate_values:
+        if step in optuna_state.frozen(trial).intermediate_values:
             return False  # a repeated report (a retried call) changes nothing
         trial.report(value, step)
         return self.pruner is not None and trial.should_prune()
@@ -165,7 +143,7 @@ class StudyMirror:
         trial = self.running.pop(trial_id, None)
         if trial is None:
             return
-        frozen = trial.storage.get_trial(trial._trial_id)
+        frozen = optuna_state.frozen(trial)
         self.kept[trial_id] = {"epochs": {str(s): v for s, v in frozen.intermediate_values.items()},
                                "attrs": {k: v for k, v in frozen.system_attrs.items() if k != "fixed_params"}}
         if state == TrialState.COMPLETE and (value is None or not math.isfinite(value)):

@@ -69,8 +69,13 @@ def run_chief(
                 search.check()
                 for worker in oracle.silent_workers(worker_timeout):
                     _take_back(oracle, worker, worker_timeout, notice)
-                if workers is not None and oracle.budget_spent and not oracle.ongoing_trials:
-                    break  # the deadline has passed and no worker holds a trial: no need to wait for them
+                if oracle.budget_spent and not oracle.ongoing_trials and (workers is not None or not oracle.tuner_ids):
+                    # The deadline has passed and no worker holds a trial (nor, for remote workers, waits to be told
+                    # to stop: local ones are stopped below). Without local workers the chief used to end only on
+                    # `server.search_done()`, whose `stop_triggered` keras-tuner's servicer sets only as it answers
+                    # a worker's CreateTrial with STOPPED (distribute/oracle_chief.py:43-47): once the workers were
+                    # gone (killed, or taken back as silent), none asked, and the chief never ended.
+                    break
                 if workers is not None:
                     for worker in workers.exited():
                         if worker.process.returncode != 0:  # 0: it was told the search is done

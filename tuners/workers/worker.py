@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kerastune.tuners.internals import oracles, patches, service
+from kerastune.tuners.internals import oracle_base, patches, service
 from kerastune.tuners.options import ConfigError
 from kerastune.tuners.records.summary import TrialEvent
 from kerastune.tuners.run.search import Search
@@ -42,13 +42,16 @@ class PatientOracleClient:
 class Heartbeat:
     """A worker's word to the chief while it runs a trial, every HEARTBEAT_SECONDS. The chief answers whether
     the trial is still this worker's: once it is not (the chief took it back after --worker-timeout without
-    word), `taken_back` is set and the worker drops the trial."""
+    word), `taken_back` is set and the worker drops the trial. It beats once `connect`ed to the chief's client."""
 
-    def __init__(self, client: Any, interval: float = HEARTBEAT_SECONDS) -> None:
-        self.client = client
+    def __init__(self, interval: float = HEARTBEAT_SECONDS) -> None:
+        self.client: Any = None
         self.interval = interval
         self.taken_back = False
         self._stopped = threading.Event()
+
+    def connect(self, client: Any) -> None:
+        self.client = client
 
     def watch(self, trial_id: str) -> None:
         self.stop()
@@ -66,7 +69,7 @@ class Heartbeat:
                 trial = self.client.get_trial(trial_id)
             except Exception:  # the chief is out of reach for now: keep trying while the trial runs
                 continue
-            if trial.status == oracles.STOPPED and not stopped.is_set():
+            if trial.status == oracle_base.STOPPED and not stopped.is_set():
                 self.taken_back = True
                 return
 
@@ -91,11 +94,12 @@ def run_worker(
         if on_trial is not None:
             on_trial(search.event(trial, finished, duration, worker_id))
 
+    heartbeat = Heartbeat()
     with patches.patched():
-        tuner = search.build_tuner()  # keras-tuner makes its oracle an OracleClient, from the environment
-        client = service.name_worker_calls(tuner.oracle, worker_id)
-        tuner.oracle = search.oracle = PatientOracleClient(client)
-        tuner.watchdog = Heartbeat(client)
-        tuner.on_trial_done = reported
+        # keras-tuner makes the tuner's oracle an OracleClient, from the environment
+        tuner = search.build_tuner(watchdog=heartbeat, on_trial_done=reported)
+        client = service.connect_worker(tuner, worker_id, PatientOracleClient)
+        search.oracle = tuner.oracle
+        heartbeat.connect(client)
         search.train(tuner)
     return finished

@@ -1,5 +1,5 @@
-"""The oracle base of kerastune's strategies: keras-tuner's oracles, controlled (their private state is touched
-here only)."""
+"""The oracle base of kerastune's strategies: keras-tuner's oracles, controlled. keras-tuner's private oracle state
+is touched here only; the strategies' oracles (strategies/oracles.py) build on the public methods below."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from typing import Any
 import keras_tuner as kt
 from keras_tuner.src.engine import metrics_tracking
 
+from kerastune.tuners.records import trial as trial_record
 from kerastune.tuners.records.project import LOGS_NAME
-from kerastune.tuners.records.summary import BUDGET_FILE, PRUNED_FILE
-from kerastune.tuners.strategies.study import StudyMirror, TrialState, active_values
+from kerastune.tuners.strategies.policies import Policies
+from kerastune.tuners.strategies.study import StudyMirror, TrialState
 
-TPE_REPEATS = 10  # configurations TPE may propose that were tried already before a random draw replaces them
 MAX_DRAWS = 100  # how many configurations an oracle draws for a new trial before it gives up (duplicates, too big)
-RUNNING, STOPPED = kt.engine.trial.TrialStatus.RUNNING, kt.engine.trial.TrialStatus.STOPPED
+RUNNING, STOPPED, IDLE = (kt.engine.trial.TrialStatus.RUNNING, kt.engine.trial.TrialStatus.STOPPED,
+                         kt.engine.trial.TrialStatus.IDLE)
 COMPLETED, FAILED = kt.engine.trial.TrialStatus.COMPLETED, kt.engine.trial.TrialStatus.FAILED
 # The metric name under which a trial reports its objective after each epoch (`update_trial`), for pruning: the
 # oracle records it in its study (not in the trial's metrics), and answers STOPPED, with the metric PRUNED_MARK
@@ -35,11 +36,12 @@ def pruned_reply(trial: Any) -> bool:
 
 
 class ControlledOracle:
-    """What a kerastune search needs of keras-tuner's oracles (a mixin before keras-tuner's oracle class):
+    """What a kerastune search needs of keras-tuner's oracles (a mixin before keras-tuner's oracle class), given
+    its `policies` (strategies.policies) and `on_trial_end` when it is made:
 
-    - `deadline` (a `time.time()`, from --time-budget): once it has passed, no trial starts any more
-      (`budget_spent` says so), and a trial ended with status STOPPED (the budget stopped it before its first
-      epoch ended) goes back to the queue, from scratch, to run on resume.
+    - `policies.deadline` (--time-budget): once it has passed, no trial starts any more (`budget_spent` says so),
+      and a trial ended with status STOPPED (the budget stopped it before its first epoch ended) goes back to the
+      queue, from scratch, to run on resume.
     - `close()`: no trial starts any more, retried ones included. keras-tuner hands out trials from its retry
       queue before it checks `max_trials` (engine/oracle.py:459-472, no upstream issue), so lowering
       `max_trials` cannot stop a search that has interrupted trials to rerun.
@@ -47,10 +49,10 @@ class ControlledOracle:
       (the in-process search, or the chief, from its service's thread). It must not raise: an exception inside
       an oracle method leaves the oracle's lock held (`synchronized` has no try/finally, engine/oracle.py:104-112),
       which stalls a chief (keras-tuner issue #915).
-    - `enqueued` (--enqueue), then `defaults_first`: configurations tried before the tuner chooses; a fresh
-      search tries the space's defaults (keras-tuner draws random values from the first trial on), so that even a
-      short search has a sound baseline.
-    - `study` (a study.StudyMirror, with --prune or for TPE): each trial run is an Optuna trial too. A trial
+    - `policies.first` (--enqueue, then the defaults): configurations tried before the strategy chooses;
+      `policies.size_limit` (--max-params): configurations refused before they train, never drawn again.
+    - `study` (a study.StudyMirror, with `policies.pruner` or for a strategy that samples with Optuna, `sampler`):
+      each trial run is an Optuna trial too. A trial
       reports its objective after each epoch through `update_trial` (metric EPOCH_SCORE, in one process or from
       a worker through the chief's service); the oracle answers STOPPED when the pruner prunes it (keras-tuner
       leaves this as a TODO in `Oracle.update_trial` and `OracleClient.update_trial`). A pruned trial ends with
@@ -58,39 +60,41 @@ class ControlledOracle:
       their ids; both are kept in `oracle.json`.
     - who runs what, and when each worker was last heard from (`heard_from`, `silent_workers`), so that the
       chief can give the trial of a silent worker to another (`take_back`); keras-tuner keeps it assigned until
-      a worker of the same id returns.
+      a worker of the same id returns. A worker is told to wait (IDLE), not to stop, while another still holds a
+      trial, which may come back (`create_trial`); a waiting worker gone silent is forgotten (`silent_workers`).
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, policies: Policies | None = None,
+                 on_trial_end: Callable[[Any, str | None, float], None] | None = None,
+                 sampler: Callable[[int], Any] | None = None, **kwargs: Any) -> None:
+        """`on_trial_end(trial, worker, duration)` hears of each trial that ends; `sampler(n)`, for a strategy that
+        samples with Optuna, makes its sampler for a run that starts after n finished trials (so that a resumed run
+        draws anew)."""
         super().__init__(*args, **kwargs)
+        self.policies = policies or Policies()
+        self.on_trial_end = on_trial_end
         self.closed = False
-        self.defaults_first = False
-        self.enqueued: list[dict[str, Any]] = []  # configurations to try first (--enqueue)
-        self.max_params: int | None = None  # --max-params
-        self.count_params: Callable[[dict[str, Any]], int] | None = None  # a configuration's model's parameters
-        self.oversized: list[dict[str, Any]] = []  # configurations refused as too big: {"values", "params"}
-        self._sizes: dict[str, int] = {}  # parameters of the configurations counted, by their values' hash
         self.imported: list[str] = []  # trials of an earlier search (--from): they do not count in max_trials
-        self._first: list[dict[str, Any]] | None = None  # those still to try, defaults included
-        self.deadline: float | None = None
         self.budget_spent = False
         self.unstarted_by_budget: list[str] = []  # trials the budget stopped before their first epoch, this run
-        self.on_trial_end: Callable[[Any, str | None, float], None] | None = None
         self.trial_started: dict[str, float] = {}  # trial id -> when its current run started (monotonic)
         self.last_heard: dict[str, float] = {}  # worker (tuner id) -> when it last called (monotonic)
         self.ended_by: dict[str, str | None] = {}  # trial id -> the worker whose run of it was recorded
-        self.study: StudyMirror | None = None
         self.pruned: set[str] = set()  # trials the pruner stopped (their runs that were recorded, or are running)
         self._saved_study: dict[str, Any] = {}  # a reloaded oracle's study notes, until the study is rebuilt
         self._study_rebuilt = False
+        self._make_study = None
+        self.study: StudyMirror | None = None
+        if sampler is not None or self.policies.pruner is not None:
+            self._make_study = lambda finished: StudyMirror(
+                self.hyperparameters, self.objective.direction, sampler=sampler(finished) if sampler else None,
+                pruner=self.policies.pruner)
+            self.study = self._make_study(0)
 
-    def use_study(self, *, sampler: Callable[[int], Any] | None = None, pruner: Any = None) -> None:
-        """Mirror the search in an Optuna study, for a pruner, or a sampler that chooses the trials (`sampler(n)`
-        makes it for a run that starts after n finished trials, so that a resumed run draws anew)."""
-        self._make_study = lambda finished: StudyMirror(
-            self.hyperparameters, self.objective.direction, sampler=sampler(finished) if sampler else None,
-            pruner=pruner)
-        self.study = self._make_study(0)
+    @property
+    def oversized(self) -> list[dict[str, Any]]:
+        """The configurations --max-params refused: {"values", "params"}."""
+        return self.policies.size_limit.oversized
 
     def mirror(self) -> StudyMirror | None:
         """The study, with the trials of earlier runs added on first use (called locked)."""
@@ -123,7 +127,7 @@ class ControlledOracle:
         ours = state.get("kerastune", {})
         self.pruned = set(ours.get("pruned", []))
         self._saved_study = dict(ours.get("study", {}))
-        self.oversized = list(ours.get("oversized", []))
+        self.policies.size_limit.oversized = list(ours.get("oversized", []))
         self.imported = list(ours.get("imported", []))
         if self.max_trials:
             self.max_trials += len(self.imported)
@@ -146,37 +150,29 @@ class ControlledOracle:
 
     def close_at_deadline(self) -> None:
         """Close the oracle, and say that the budget is spent, once the deadline has passed."""
-        if self.deadline is not None and not self.closed and time.time() >= self.deadline:
+        if not self.closed and self.policies.deadline.passed():
             self.closed = self.budget_spent = True
 
+    # What the strategies' oracles build on (strategies/oracles.py): public, unlike the keras-tuner methods below.
+
+    def tried(self, values: dict[str, Any]) -> bool:
+        """Whether a configuration was tried already (or is being tried, or was refused)."""
+        return self._duplicate(values)
+
+    def random_values(self) -> dict[str, Any] | None:
+        """A random configuration not tried yet and within --max-params, after the configurations to try first
+        (None when keras-tuner's draws find none)."""
+        return self._random_values()
+
     def first_values(self) -> dict[str, Any] | None:
-        """The next configuration to try before the tuner chooses, if any is left that was not tried: those of
-        --enqueue (`enqueued`), in order, then, in a fresh search, the space's defaults (`defaults_first`)."""
-        if self._first is None:
-            self._first = [*self.enqueued]
-            if self.defaults_first and not self.trials:
-                self._first.append(default_values(self.hyperparameters))
-        while self._first:
-            values = self._first.pop(0)
-            if not self._duplicate(values):
-                return values
-        return None
+        """The next configuration to try before the strategy chooses (`policies.first`), if one is left."""
+        return self.policies.first.next(new_search=not self.trials, tried=self.tried)
 
     def small_enough(self, values: dict[str, Any]) -> bool:
-        """Whether a configuration's model is within --max-params (`max_params`, counted by `count_params`). One
-        that is not is recorded in `oversized`, and marked as tried, so that no draw proposes it again."""
-        if self.max_params is None or self.count_params is None:
+        """Whether a configuration's model is within --max-params (`policies.size_limit`). One that is not is
+        marked as tried, so that no draw proposes it again."""
+        if self.policies.size_limit.allows(values, self._compute_values_hash(values)):
             return True
-        key = self._compute_values_hash(values)
-        if key not in self._sizes:
-            try:
-                self._sizes[key] = int(self.count_params(values))
-            except Exception:  # user code: its trial fails with the reason, as any failed build does
-                self._sizes[key] = 0
-        params = self._sizes[key]
-        if params <= self.max_params:
-            return True
-        self.oversized.append({"values": dict(values), "params": int(params)})
         self._tried_so_far.add(self._compute_values_hash(values))
         return False
 
@@ -199,6 +195,14 @@ class ControlledOracle:
             return kt.engine.trial.Trial(self.get_space(), status=STOPPED)
         study = self.mirror()
         trial = super().create_trial(tuner_id)
+        if trial.status == STOPPED and self.ongoing_trials:
+            # keras-tuner stops a worker as soon as --max-trials trials exist (engine/oracle.py:472-474) or the
+            # space is used up, and forgets it (oracle.py:502-503), while other workers still hold trials. One of
+            # those may come back to the queue (`take_back`: a worker gone silent), and keras-tuner hands out
+            # queued trials first (oracle.py:459-466), but no worker would be left to run it: the search ended
+            # short of its plan. The worker waits instead (IDLE) and asks again, until no trial is out.
+            self.tuner_ids.add(tuner_id)
+            return kt.engine.trial.Trial(self.get_space(), status=IDLE)
         if trial.status == RUNNING:
             self.trial_started.setdefault(trial.trial_id, time.monotonic())
             if study is not None:
@@ -263,9 +267,16 @@ class ControlledOracle:
         self.last_heard[worker] = time.monotonic()
 
     def silent_workers(self, timeout: float) -> list[str]:
-        """Workers that hold a trial and have not been heard from for `timeout` seconds."""
+        """Workers that hold a trial, or wait for one, and have not been heard from for `timeout` seconds.
+
+        A waiting worker (told IDLE, or between two trials) stays in keras-tuner's `tuner_ids` until it is told
+        STOPPED (engine/oracle.py:457, 502-503), and `tuner_ids` must be empty for the search to be done
+        (distribute/oracle_chief.py:71-73, service.OracleServer.search_done): one that died while it waited (it
+        asks every IDLE_WAIT_SECONDS) is forgotten by `take_back` after `timeout`, or the chief would wait for it
+        forever."""
         now = time.monotonic()
-        return [worker for worker in list(self.ongoing_trials) if now - self.last_heard.get(worker, now) > timeout]
+        return [worker for worker in [*self.ongoing_trials, *(self.tuner_ids - set(self.ongoing_trials))]
+                if now - self.last_heard.get(worker, now) > timeout]
 
     @kt.synchronized
     def take_back(self, worker: str) -> Any:
@@ -294,28 +305,32 @@ class ControlledOracle:
         self.save()
 
 
-class RandomSearchOracle(ControlledOracle, kt.oracles.RandomSearchOracle):
-    """keras-tuner's random search oracle, controlled."""
+class ParallelGrid:
+    """keras-tuner's grid search, parallel (a mixin before its oracle class): every trial it starts is queued at
+    once for its next combination.
 
-
-class HyperbandOracle(ControlledOracle, kt.oracles.HyperbandOracle):
-    """keras-tuner's Hyperband oracle, controlled."""
-
-
-class BayesianOptimizationOracle(ControlledOracle, kt.oracles.BayesianOptimizationOracle):
-    """keras-tuner's Bayesian optimization oracle, controlled. Its Gaussian process learns from the completed
-    trials only: keras-tuner's `_vectorize_trials` scores a trial that is neither completed, failed nor running
-    (a pruned one, or one waiting to rerun) with the previous trial's score, or fails on it (bayesian.py:230-272,
-    no upstream issue)."""
+    keras-tuner makes each new combination from a trial id popped from `_populate_next`, one per id
+    (tuners/gridsearch.py:186-205), and answers IDLE when that queue is empty (gridsearch.py:213-216). It queues a
+    trial id when the trial ends (gridsearch.py:315-323) and, while it runs, only for the very first trial
+    (gridsearch.py:179-184). So after the first two trials a new one starts only when one ends: the worker that
+    ended it asks at once and gets it, the other is told IDLE until --max-trials is reached, and a grid search runs
+    on one worker. Queued as it starts, the running trial gives the next worker the combination after it;
+    gridsearch.py:196-201 skips a combination already tried, so the grid is walked in the same order as by one
+    worker. (keras-tuner waits for the end of a trial in case new hyperparameters appear in it; kerastune gives the
+    oracle the whole space before the search, and a trial is still queued again when it ends.)"""
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
-        while first := self.first_values():  # past the initial points too
-            if self.small_enough(first):
-                return {"status": RUNNING, "values": first}
         response = super().populate_space(trial_id)
-        if response["status"] == RUNNING and not self.small_enough(response["values"]):
-            return self._random_populate_space()  # the Gaussian process proposes a model too big: draw one
+        if response["status"] == RUNNING and trial_id not in self._populate_next:
+            self._populate_next.append(trial_id)
         return response
+
+
+class CompletedTrialsOnlyGaussianProcess:
+    """keras-tuner's Bayesian optimization, its Gaussian process fitted to the completed trials only (a mixin before
+    its oracle class): keras-tuner's `_vectorize_trials` scores a trial that is neither completed, failed nor
+    running (a pruned one, or one waiting to rerun) with the previous trial's score, or fails on it
+    (bayesian.py:230-272, no upstream issue)."""
 
     def _vectorize_trials(self) -> Any:
         all_trials = self.trials
@@ -327,45 +342,9 @@ class BayesianOptimizationOracle(ControlledOracle, kt.oracles.BayesianOptimizati
         finally:
             self.trials = all_trials
 
-
-class TPEOracle(ControlledOracle, kt.Oracle):
-    """Optuna's TPE sampler behind a keras-tuner oracle (keras-tuner issues #3 and #555): each new trial's values
-    are asked of the study's sampler, which learns from every trial the oracle ends (completed, pruned, failed).
-    Conditional hyperparameters are asked only where active (Optuna's define-by-run). A configuration already
-    tried is not trained again: the sampler is asked again (after TPE_REPEATS such proposals, a random draw is
-    used). Each run seeds the sampler anew (from the seed and the trials finished), so that a resumed search
-    does not draw again what its first run drew."""
-
-    def __init__(self, *, num_initial_points: int | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.num_initial_points = num_initial_points
-
-    def populate_space(self, trial_id: str) -> dict[str, Any]:
-        study = self.mirror()
-        while first := self.first_values():
-            if self.small_enough(first):
-                study.enqueue(first)
-                break
-        for draw in range(MAX_DRAWS):
-            if draw >= TPE_REPEATS:  # the sampler keeps proposing what was tried: a random draw instead
-                values = super()._random_values()
-                if values is None:
-                    break
-                study.enqueue(values)
-            values = study.ask(trial_id)
-            if not self._duplicate(values) and self.small_enough(values):
-                return {"status": RUNNING, "values": values}
-            study.drop(trial_id)  # tried already, or too big: asked again
-        return {"status": STOPPED, "values": None}
-
-
-class GridSearchOracle(ControlledOracle, kt.oracles.GridSearchOracle):
-    """keras-tuner's grid search oracle, controlled."""
-
-
-def default_values(space: Any) -> dict[str, Any]:
-    """Each active hyperparameter's default (its Fixed value where pinned), as `_random_values` fills them."""
-    return active_values(space, lambda hp: hp.default)
+    def random_populate_space(self) -> dict[str, Any]:
+        """keras-tuner's random draw for the Gaussian process's oracle (its initial points)."""
+        return self._random_populate_space()
 
 
 def _forget_partial_run(oracle: Any, trial: Any) -> None:
@@ -374,8 +353,7 @@ def _forget_partial_run(oracle: Any, trial: Any) -> None:
     trial.score, trial.best_step, trial.message = None, 0, None
     oracle.pruned.discard(trial.trial_id)
     shutil.rmtree(Path(oracle._project_dir) / LOGS_NAME / str(trial.trial_id), ignore_errors=True)
-    for name in (BUDGET_FILE, PRUNED_FILE):
-        (Path(oracle._project_dir) / f"trial_{trial.trial_id}" / name).unlink(missing_ok=True)
+    trial_record.forget_run(trial_record.folder(oracle._project_dir, trial.trial_id))
 
 
 def restart_interrupted_trials(oracle: Any) -> None:
