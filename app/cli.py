@@ -366,7 +366,7 @@ def _run_search(config: Any, mode: Any, values: dict[str, Any], warm: Any) -> No
         os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     import_tensorflow_quietly()
     import hypermodels
-    from kerastune.tuners.records.project import load_project, project_state
+    from kerastune.tuners.records.project import load_project, project_state, recorded_data
     from kerastune.tuners.run.search import Search
     from kerastune.tuners.workers.chief import run_chief
     from kerastune.tuners.workers.worker import run_worker
@@ -374,7 +374,7 @@ def _run_search(config: Any, mode: Any, values: dict[str, Any], warm: Any) -> No
     hypermodels.get_entry(config.hypermodel)  # an unknown name fails before the data loads
     worker = mode.kind == "worker"
     resuming = not config.overwrite and project_state(config.project_dir) == "kerastune"
-    recorded = load_project(config.project_dir).get("data", {}) if worker or resuming else None
+    recorded = recorded_data(config.project_dir, load_project(config.project_dir)) if worker or resuming else None
     dataset = _load_data(data, values, recorded, seed=config.seed or 0)
     search = Search(config, dataset, worker=worker)
     say = (lambda message: None) if quiet else output.say
@@ -395,6 +395,10 @@ def _run_search(config: Any, mode: Any, values: dict[str, Any], warm: Any) -> No
         say(output.announcement(search, mode))
         if search.warm_start is not None:
             say(output.warm_start_text(search.warm_start))
+        oversized = search.oversized_defaults()
+        if oversized is not None:
+            say(f"The space's defaults make a model of {oversized:,} parameters, more than --max-params "
+                f"{search.options['max_params']:,}: the first trial is drawn as the others are.")
         if mode.exposed:
             output.warn(f"the oracle service on {mode.host}:{mode.port} has no authentication: anyone who "
                         "can reach it can read and change this search. Use it only on a trusted network.")

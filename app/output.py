@@ -191,6 +191,12 @@ def print_search_summary(summary: Any) -> None:
                         f"{'it' if len(summary.to_rerun) == 1 else 'them'} again.")
         say(f"The time budget ran out after {plural(summary.trials_finished, 'trial')}.{stopped} Run the same "
             "command to resume with the rest of the plan.")
+    if summary.unfinished and not summary.time_budget_spent:  # (a spent budget says how to resume, above)
+        ran = summary.trials_finished - summary.warm_started
+        of = f"{ran} of its {summary.planned} planned trials" if summary.planned else plural(ran, "trial")
+        say(f"The search ended after {of}: {_trials_named(summary.unfinished)} "
+            f"{'was' if len(summary.unfinished) == 1 else 'were'} left unfinished (taken back from a worker that went "
+            "silent, with no worker left to run them). Run the same command to run the rest.")
     if summary.mlflow:
         say(mlflow_text(summary.mlflow))
     if not summary.best_trials:
@@ -204,7 +210,8 @@ def print_search_summary(summary: Any) -> None:
         table.add_row(str(rank), trial.trial_id, score_text(trial), epoch,
                       format_hyperparameters(trial.hyperparameters))
     console().print(table)
-    say(f"Project: {summary.project_dir}  (test accuracy: kerastune evaluate {summary.project_dir}; the final "
+    scores = "test MAE, RMSE and R²" if summary.data.get("task") == "regression" else "test accuracy"
+    say(f"Project: {summary.project_dir}  ({scores}: kerastune evaluate {summary.project_dir}; the final "
         f"model, retrained on all training examples: kerastune export {summary.project_dir})")
 
 

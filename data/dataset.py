@@ -76,11 +76,12 @@ class Dataset:
         }
 
     def record(self) -> dict[str, Any]:
-        """What a project records to load this data again: the description, the one-line summary, and the rows
-        held out as the test set (when they were)."""
+        """What a project records to load this data again: the description, the one-line summary, and which rows
+        were held out as the test set, when they were (their count and fingerprint; the project keeps the rows
+        themselves in a file of their own, records.project.write_test_rows)."""
         recorded = {**self.describe(), "summary": self.summary()}
         if self.test_rows is not None:
-            recorded["test_rows"] = [int(row) for row in self.test_rows]
+            recorded["test_rows"] = {"count": int(len(self.test_rows)), "fingerprint": fingerprint(self.test_rows)}
         return recorded
 
     def summary(self) -> str:

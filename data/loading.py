@@ -98,10 +98,15 @@ def load_recorded(info: dict[str, Any]) -> Dataset:
 
 
 def _recorded_rows(info: dict[str, Any]) -> dict[str, Any]:
-    """The classes (in their recorded order) and the held-out test rows a project recorded, if any."""
+    """The classes (in their recorded order) and the held-out test rows a project recorded, if any (the rows
+    themselves: `records.project.recorded_data` reads them from the project's file)."""
+    rows = info.get("test_rows")
+    if isinstance(rows, dict):
+        raise DataError("the held-out test rows were recorded in the project's test_rows.npy: load the data with "
+                        "the project (kerastune.tuners.records.project.recorded_data)")
     return {
         "classes": tuple(info["classes"]) if info.get("classes") is not None else None,
-        "test_rows": np.asarray(info["test_rows"], dtype=np.int64) if info.get("test_rows") is not None else None,
+        "test_rows": np.asarray(rows, dtype=np.int64) if rows is not None else None,
     }
 
 

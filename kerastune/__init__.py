@@ -73,7 +73,7 @@ def search(
     """
     from kerastune import data as data_module
     from kerastune.tuners.options import COMMAND_LINE_ONLY, OPTION, ConfigError, SearchConfig
-    from kerastune.tuners.records.project import load_project, project_state
+    from kerastune.tuners.records.project import load_project, project_state, recorded_data
     from kerastune.tuners.records.text import trial_line
     from kerastune.tuners.run.search import Search
 
@@ -93,7 +93,8 @@ def search(
                           overwrite=overwrite, **parsed)
     if data is None:
         resuming = not overwrite and project_state(config.project_dir) == "kerastune"
-        data = data_module.load_recorded(load_project(config.project_dir)["data"]) if resuming else load_data()
+        project = config.project_dir
+        data = data_module.load_recorded(recorded_data(project, load_project(project))) if resuming else load_data()
     if workers > 1 and data.source == "arrays":
         raise ConfigError(f"workers={workers}: each worker process reads the data again, which it cannot do from "
                           "arrays: give the data as a file or a dataset name (load_data(PATH)), or workers=1")

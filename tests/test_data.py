@@ -135,9 +135,13 @@ def test_data_without_a_test_set_gets_one_held_out_stratified_seeded_and_recorde
     assert np.bincount(loaded.y_test).tolist() == [16, 4]  # stratified
     assert sorted(loaded.x_test[:, 0].tolist() + loaded.x_train[:, 0].tolist()) == x[:, 0].tolist()  # disjoint
     record = loaded.record()
-    assert record["held_out_test"] and len(record["test_rows"]) == 20
+    assert record["held_out_test"] and record["test_rows"]["count"] == 20  # the rows themselves: in a file
     assert "held out by kerastune" in loaded.summary()
-    again = data.load_recorded(json.loads(json.dumps(record)))
+    from kerastune.tuners.records.project import TEST_ROWS_NAME, recorded_data, write_test_rows
+
+    write_test_rows(tmp_path / "project", loaded.test_rows)
+    assert (tmp_path / "project" / TEST_ROWS_NAME).stat().st_size < 400  # 20 rows, compactly
+    again = data.load_recorded(recorded_data(tmp_path / "project", {"data": json.loads(json.dumps(record))}))
     assert again.fingerprint == loaded.fingerprint  # the recorded rows, exactly
     np.testing.assert_array_equal(again.x_test, loaded.x_test)
     assert data.load(path, test_split=0.2, seed=4).fingerprint != loaded.fingerprint

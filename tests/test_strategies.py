@@ -3,6 +3,8 @@ TPE (`kerastune tpe`, Optuna's sampler behind a keras-tuner oracle)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -200,8 +202,32 @@ def test_keras_tuner_hyperparameters_map_to_optuna_distributions() -> None:
                                   "bn": True, "batch": 128})
 
 
+@pytest.mark.timeout(240)
+def test_from_a_hyperband_search_keeps_each_trials_epochs(tiny_npz: Path, tmp_path: Path) -> None:
+    """A Hyperband trial promoted to a later round trains on from the epoch where its first round stopped
+    (tuner/initial_epoch): imported with --from, its best epoch still counts from the start."""
+    common = ["hyperband", "mlp", "--data", tiny_npz, "--dir", tmp_path, "--max-epochs", 3, "--workers", 1,
+              "--fix", "batch_size=128", "--no-tensorboard"]
+    first = run(*common, "--name", "before")
+    assert first.exit_code == 0, first.output
+    source = {row["trial_id"]: row for row in
+              json.loads(run("report", tmp_path / "before", "--format", "json").stdout)["trials"]}
+    went_on = [t for t, f in trial_files(tmp_path / "before").items()
+               if f["hyperparameters"]["values"].get("tuner/initial_epoch") and f["status"] == "COMPLETED"]
+    assert went_on  # a trial of a later round
+    seeded = run(*common, "--name", "after", "--from", tmp_path / "before", "--time-budget", "1s")
+    assert seeded.exit_code == 0, seeded.output
+    project = tmp_path / "after"
+    imported = json.loads((project / "kerastune.json").read_text())["warm_start"]["imported"]
+    after = {row["trial_id"]: row for row in json.loads(run("report", project, "--format", "json").stdout)["trials"]}
+    for new_id, old_id in imported.items():
+        assert after[new_id]["best_epoch"] == source[old_id]["best_epoch"], (new_id, old_id)
+    assert any(source[old_id]["best_epoch"] > 1 for old_id in went_on)
+
+
 @pytest.mark.parametrize("args, expected", [
     (["grid", "tutorial-gridsearchcv", "--prune", "median"], "No such option: --prune"),
+    (["hyperband", "mlp", "--prune", "median"], "No such option: --prune"),  # its rounds promote completed ones
     (["random", "mlp", "--prune", "sometimes"], "'sometimes' is not one of"),
 ])
 def test_prune_options_are_checked(args: list[str], expected: str, tmp_path: Path) -> None:
@@ -286,6 +312,8 @@ def test_max_params_refuses_big_models_before_they_train_and_report_shows_the_pa
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["oversized"] >= 1  # the defaults' 2x512 network alone has 669,706
     assert "refused before training" in result.output
+    assert ("The space's defaults make a model of 669,706 parameters, more than --max-params 150,000: the first trial "
+            "is drawn as the others are.") in " ".join(result.output.split())
     oracle = json.loads((project / "oracle.json").read_text())["kerastune"]
     assert all(item["params"] == dense_params(item["values"]) > 150_000 for item in oracle["oversized"])
     files = trial_files(project)
@@ -342,6 +370,8 @@ def test_from_seeds_a_new_search_with_the_trials_that_fit(tiny_npz: Path, tmp_pa
     assert result.exit_code == 0, result.output
     assert f"Seeding the search with {len(relu)} finished trial" in result.output
     assert f"skipping {4 - len(relu)}" in result.output and "where the space fixes relu" in result.output
+    numbers = [line.split("]")[0] + "]" for line in result.output.splitlines() if "] trial " in line]
+    assert numbers == ["[1/2]", "[2/2]"]  # the imported trials are not this search's to count
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["warm_started"] == len(relu) and summary["trials_finished"] == len(relu) + 2  # 2 new trials
     project = tmp_path / "tpe-mlp"
@@ -352,6 +382,12 @@ def test_from_seeds_a_new_search_with_the_trials_that_fit(tiny_npz: Path, tmp_pa
         assert files[new_id]["score"] == earlier[old_id]["score"]
         assert files[new_id]["hyperparameters"]["values"] == earlier[old_id]["hyperparameters"]["values"]
         assert (project / f"trial_{new_id}" / "checkpoint.weights.h5").exists()
+        assert (project / f"trial_{new_id}" / "history.json").exists()  # its epochs, for the dashboards
+    report = run("report", project)
+    assert f"Imported with --from {source}: " in " ".join(report.stdout.split())
+    rows = list(csv.DictReader(io.StringIO(run("report", project, "--format", "csv").stdout)))
+    assert {row["trial"]: row["imported from"] for row in rows if row["imported from"]} == {
+        new_id: f"{source} trial {old_id}" for new_id, old_id in imported.items()}
     new = [f for t, f in files.items() if t not in imported]
     assert len(new) == 2 and all(f["hyperparameters"]["values"] not in [files[t]["hyperparameters"]["values"]
                                                                         for t in imported] for f in new)

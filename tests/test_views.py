@@ -123,6 +123,9 @@ def test_report_writes_the_trials_into_an_optuna_storage_that_optuna_reads_back(
 
     copy = tmp_path / "grid"
     shutil.copytree(project, copy)
+    oracle = json.loads((copy / "oracle.json").read_text())
+    oracle["end_order"] = oracle["end_order"][::-1]  # as two workers may finish them: the last trial first
+    (copy / "oracle.json").write_text(json.dumps(oracle))
     result = runner.invoke(app, ["report", str(copy), "--optuna-storage"])
     assert result.exit_code == 0, result.output
     url = f"sqlite:///{(copy / 'optuna.db').resolve()}"
@@ -133,6 +136,9 @@ def test_report_writes_the_trials_into_an_optuna_storage_that_optuna_reads_back(
     assert study.user_attrs["tuner"] == "grid" and study.user_attrs["objective"] == "val_accuracy"
     trials = trial_values(copy)
     assert len(study.trials) == 4
+    assert study.metric_names == ["val_accuracy"]  # optuna-dashboard's label of the objective, not "Objective 0"
+    # each trial carries kerastune's number in optuna-dashboard too, whichever finished first
+    assert [trial.number for trial in study.trials] == [int(t.user_attrs["kerastune_trial_id"]) for t in study.trials]
     for trial in study.trials:
         file = trials[trial.user_attrs["kerastune_trial_id"]]
         values = file["hyperparameters"]["values"]
@@ -211,3 +217,17 @@ def test_the_live_status_line_on_a_terminal(capsys: pytest.CaptureFixture) -> No
     plain = Console(file=io.StringIO(), force_terminal=False)
     with SearchProgress("val_accuracy", 3, 1, console=plain) as progress:
         assert progress.live is None  # logs and CI get plain lines only
+
+
+def test_a_search_that_ends_short_of_its_plan_says_so_and_how_to_finish(capsys: pytest.CaptureFixture) -> None:
+    from kerastune.app.output import print_search_summary
+    from kerastune.tuners.records.summary import SearchSummary
+
+    summary = SearchSummary(project_dir="tuning/p", tuner="random", hypermodel="mlp", objective="val_accuracy",
+                            direction="max", options={}, data={"task": "classification"}, resumed=False,
+                            trials_before=0, trials_finished=5, completed=5, failed=0, planned=6, wall_time_s=60.0,
+                            unfinished=["5"])
+    print_search_summary(summary)
+    shown = " ".join(capsys.readouterr().out.split())
+    assert ("The search ended after 5 of its 6 planned trials: trial 5 was left unfinished (taken back from a "
+            "worker that went silent, with no worker left to run them). Run the same command to run the rest.") in shown

@@ -96,6 +96,8 @@ def test_search_evaluate_export_and_reload_on_your_data(case: str, tmp_path: Pat
     assert searched.exit_code == 0, searched.output
     assert stated in searched.stdout
     assert "Task: " in searched.stdout
+    scores = "test MAE, RMSE and R²" if case == "CSV regression" else "test accuracy"
+    assert f"({scores}: kerastune evaluate {tmp_path / 'tuning' / 'p'};" in " ".join(searched.stdout.split())
     project = tmp_path / "tuning" / "p"
 
     evaluated = run("evaluate", project, "--json", tmp_path / "e.json")
@@ -110,7 +112,13 @@ def test_search_evaluate_export_and_reload_on_your_data(case: str, tmp_path: Pat
     report = json.loads((project / "best_model.json").read_text())
 
     # plain Keras, the raw test inputs as the user holds them (the project's held-out rows, where it held some)
-    dataset = data.load_recorded(json.loads((project / "kerastune.json").read_text())["data"])
+    from kerastune.tuners.records.project import recorded_data
+
+    manifest = json.loads((project / "kerastune.json").read_text())
+    if manifest["data"]["held_out_test"]:  # kept once, in a file of their own: not in the manifest, nor in --json
+        assert set(manifest["data"]["test_rows"]) == {"count", "fingerprint"}
+        assert (project / "test_rows.npy").is_file() and manifest["summary"]["data"]["test_rows"]["count"] > 0
+    dataset = data.load_recorded(recorded_data(project, manifest))
     model = keras.saving.load_model(project / "best_model.keras")
     predictions = model.predict(dataset.x_test, verbose=0)
     if regression:

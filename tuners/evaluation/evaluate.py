@@ -95,7 +95,13 @@ def open_project(project_dir: Path, top: int, data: Any = None, allow_other_data
     import hypermodels
     from kerastune import data as data_module
     from kerastune.tuners.records.lock import search_running
-    from kerastune.tuners.records.project import ProjectError, check_project_files, finished_trials, load_project
+    from kerastune.tuners.records.project import (
+        ProjectError,
+        check_project_files,
+        finished_trials,
+        load_project,
+        recorded_data,
+    )
     from kerastune.tuners.run.experiment import check_same_data
     from kerastune.tuners.run.prepared_hypermodel import PreparedHyperModel
     from kerastune.tuners.run.tuner import parse_objective
@@ -104,7 +110,7 @@ def open_project(project_dir: Path, top: int, data: Any = None, allow_other_data
     manifest = load_project(project_dir)
     check_project_files(project_dir)
     running = search_running(project_dir)
-    recorded = manifest.get("data", {})
+    recorded = recorded_data(project_dir, manifest)
     if "spec" not in recorded:
         raise ProjectError(f"{project_dir} was searched by a kerastune from before it took any data, whose models "
                            "this one cannot rebuild: search again (--overwrite)")

@@ -16,6 +16,9 @@ MANIFEST_FORMAT = 1
 LOCK_NAME = "kerastune.lock"  # see kerastune.tuners.records.lock; not part of a project's content
 LOGS_NAME = "logs"  # TensorBoard logs: logs/TRIAL_ID/executionN/{train,validation}
 PARTIAL_WRITE = ".*.tmp"  # what write_atomically writes before the rename
+# The rows kerastune held out as the test set of data that had none (numpy's .npy, written once); the manifest
+# records their count and fingerprint
+TEST_ROWS_NAME = "test_rows.npy"
 
 
 class ProjectError(ValueError):
@@ -65,6 +68,45 @@ def write_atomically(path: str | os.PathLike, text: str) -> None:
         out.flush()
         os.fsync(out.fileno())  # on disk before it replaces the old file, even if the power fails
     os.replace(tmp, path)
+
+
+def write_test_rows(project_dir: Path, rows: Any) -> None:
+    """Keep the held-out test rows in the project, once and compactly (a reader sees the whole file or none)."""
+    import numpy as np
+
+    path = Path(project_dir) / TEST_ROWS_NAME
+    if rows is None or (path.exists() and np.array_equal(np.load(path), rows)):
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(partial, "wb") as out:
+        np.save(out, np.asarray(rows, dtype=np.int64))
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(partial, path)
+
+
+def recorded_data(project_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The data a project recorded (`Dataset.record()`), its held-out test rows read from their file, as
+    `kerastune.data.load_recorded` and `load(like=...)` take it."""
+    import numpy as np
+
+    from kerastune.data import fingerprint
+
+    recorded = dict(manifest.get("data", {}))
+    rows = recorded.get("test_rows")
+    if isinstance(rows, dict):  # their count and fingerprint (a project of an earlier kerastune kept a list here)
+        path = Path(project_dir) / TEST_ROWS_NAME
+        try:
+            loaded = np.load(path)
+        except (OSError, ValueError) as error:
+            raise ProjectError(f"{path} cannot be read ({type(error).__name__}): the project's held-out test rows "
+                               "are lost; search again (--overwrite)") from None
+        if len(loaded) != rows["count"] or fingerprint(loaded) != rows["fingerprint"]:
+            raise ProjectError(f"{path} is not the file of the test rows the project recorded: restore it, or "
+                               "search again (--overwrite)")
+        recorded["test_rows"] = loaded
+    return recorded
 
 
 def check_writable_location(project_dir: Path) -> None:

@@ -46,6 +46,8 @@ class SearchSummary:
     oversized: int = 0  # configurations --max-params refused before they trained (in the project)
     warm_started: int = 0  # trials imported from an earlier search (--from)
     to_rerun: list[str] = field(default_factory=list)  # trials a resume runs again (it stopped them sooner)
+    # trials left unfinished without the budget running out (taken back from a lost worker, none left to run them)
+    unfinished: list[str] = field(default_factory=list)
     # with --mlflow: {"tracking_uri", "experiment_id", "run_id" (the parent run), "errors" (what was not logged)}
     mlflow: dict[str, Any] | None = None
 

@@ -39,6 +39,7 @@ from kerastune.tuners.records.project import (
     read_manifest,
     remove_partial_writes,
     write_manifest,
+    write_test_rows,
 )
 from kerastune.tuners.records.summary import SearchSummary, TrialEvent, plural_trials
 from kerastune.tuners.records.trial import TrialRecord, TrialStatus
@@ -124,6 +125,22 @@ class Search:
         return self.experiment.options
 
     @property
+    def defaults(self) -> dict[str, Any] | None:
+        """The space's defaults, which a new search tries first (not grid's, nor with --no-defaults-first)."""
+        if not spec.named(self.config.tuner).chooses or self.experiment.run.get("no_defaults_first"):
+            return None
+        return default_values(self.searched_space)
+
+    def oversized_defaults(self) -> int | None:
+        """The parameters of the defaults' model when they exceed --max-params (so a new search draws its first
+        trial instead of trying them), else None."""
+        limit, defaults = self.options.get("max_params"), self.defaults
+        if limit is None or defaults is None or self.resumed:
+            return None
+        params = self.count_params(defaults)
+        return params if params > limit else None
+
+    @property
     def project_dir(self) -> Path:
         return self.config.project_dir
 
@@ -134,11 +151,9 @@ class Search:
         search_run = mlflow_runs.recorded_run(self.project_dir) if self.worker else self.mlflow_run
         if self.tracked and search_run is not None:
             self.tracker = mlflow_runs.TrialTracker(search_run)
-        strategy = spec.named(self.config.tuner)
-        chooses_defaults = strategy.chooses and not self.experiment.run.get("no_defaults_first")
         policies = Policies(
             deadline=self.deadline,
-            first=FirstConfigurations(self.enqueued, default_values(self.searched_space) if chooses_defaults else None),
+            first=FirstConfigurations(self.enqueued, self.defaults),
             size_limit=ModelSizeLimit(self.options.get("max_params"), self.count_params),
             pruner=make_pruner(prune_rule(self.experiment)),
         )
@@ -219,6 +234,7 @@ class Search:
             if self.config.overwrite and self.project_dir.is_dir():
                 discard_project(self.project_dir)
             remove_partial_writes(self.project_dir)
+            write_test_rows(self.project_dir, self.data.test_rows)
             self.manifest = self._manifest()
             write_manifest(self.project_dir, self.manifest)
             self.start_tracking()
@@ -371,6 +387,8 @@ class Search:
             time_budget_spent=oracle.budget_spent,
             stopped_by_budget=[t.trial_id for t in trials[self.trials_before:] if t.status is TrialStatus.STOPPED],
             to_rerun=list(oracle.unstarted_by_budget),
+            unfinished=[trial_id for trial_id in oracle.trials
+                        if trial_id not in oracle.end_order and trial_id not in oracle.unstarted_by_budget],
             best_trials=best,
         )
 
