@@ -1,15 +1,17 @@
 # Quick start:  make demo   (a short real search, the test accuracy of its best models, the best one exported)
 #               make test   (the test suite)
-# Both create .venv and install kerastune with its dependencies on first use.
+#               make docs   (the documentation site, built into site/)
+# Each creates .venv and installs kerastune with its dependencies on first use.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+DOCS_INSTALLED := $(VENV)/.docs-installed
 # make demo DATA=path/to/mnist.npz uses that file; without it, Keras's MNIST or the bundled sample.
 DATA ?=
 
-.PHONY: install demo test clean
+.PHONY: install demo test docs clean
 
 install: $(INSTALLED)
 
@@ -27,5 +29,16 @@ demo: $(INSTALLED)
 test: $(INSTALLED)
 	$(BIN)/python -m pytest
 
+# The site (mkdocs.yml, docs/) into site/, strictly: a warning (a broken link, an unreadable docstring) fails it.
+# NO_MKDOCS_2_WARNING silences the Material theme's banner about its future, which is not about this site.
+docs: $(DOCS_INSTALLED)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+$(DOCS_INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	touch $(DOCS_INSTALLED)
+
 clean:
-	rm -rf $(VENV) tuning *.egg-info .pytest_cache
+	rm -rf $(VENV) tuning *.egg-info .pytest_cache site
