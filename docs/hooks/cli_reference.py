@@ -70,7 +70,7 @@ def _command(prog: str, name: str, command: Any, parent: Any) -> list[str]:
     text, examples = _split_examples(command.help or "")
     lines += [*_paragraphs(text), "", f"Usage: `{usage}`", ""]
     for example in examples:
-        lines += ["```sh", example, "```", ""]
+        lines += ["Example:", "", "```sh", example, "```", ""]
     return lines + _parameters(command, ctx)
 
 
