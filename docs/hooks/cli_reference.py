@@ -55,7 +55,8 @@ def render(app: Any) -> str:
     lines = [f"## `{prog}`", "", *_paragraphs(group.help), "", f"Usage: `{prog} [OPTIONS] COMMAND [ARGS]...`", ""]
     commands = [(name, command) for name, command in _commands(group, root) if not getattr(command, "hidden", False)]
     lines += ["Commands:", ""]
-    lines += [f"- [`{prog} {name}`](#{_slug(prog, name)}): {escape(_first_line(command))}" for name, command in commands]
+    lines += [f"- [`{prog} {name}`](#{_slug(prog, name)}): {escape(_first_line(command))}"
+              for name, command in commands]
     lines += ["", *_parameters(group, root)]
     for name, command in commands:
         lines += _command(prog, name, command, root)
