@@ -20,7 +20,7 @@ PLACEHOLDER = "<!-- cli-reference -->"
 def load_app() -> Any:
     """The Typer app whose commands the reference describes."""
     # The one line that names the module of the CLI: change it (and only it) when the CLI moves.
-    from app.cli import app
+    from kerastune.app.cli import app
 
     return app
 
@@ -203,8 +203,12 @@ _MARKDOWN = re.compile(r"([\\*_\[\]#{}!])")
 
 
 def escape(text: str) -> str:
-    """Help text as literal Markdown: `code` stays code; elsewhere Markdown's characters are escaped and < > & are
-    HTML entities, so that `kerastune[mlflow]` or `<int>` show as written."""
+    """Help text as literal Markdown: the text `--help` shows (help is Rich markup, kerastune.app.help_style), with
+    `code` kept as code; elsewhere Markdown's characters are escaped and < > & are HTML entities, so that
+    `kerastune[mlflow]` or `<int>` show as written."""
+    from rich.text import Text
+
+    text = Text.from_markup(text).plain
     parts = text.split("`")
     if len(parts) % 2 == 0:  # an unmatched backtick: no code span, the backtick shown as it is
         return _literal(text).replace("`", "\\`")
