@@ -1,5 +1,5 @@
 # Quick start:  make demo   (a short real search, the test accuracy of its best models, the best one exported)
-#               make test   (the test suite)
+#               make test   (the linter, then the test suite)
 #               make docs   (the documentation site, built into site/)
 # Each creates .venv and installs kerastune with its dependencies on first use.
 
@@ -27,6 +27,7 @@ demo: $(INSTALLED)
 	$(BIN)/kerastune export tuning/demo --overwrite
 
 test: $(INSTALLED)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 # The site (mkdocs.yml, docs/) into site/, strictly: a warning (a broken link, an unreadable docstring) fails it.
