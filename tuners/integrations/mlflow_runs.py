@@ -203,3 +203,47 @@ def _log_metrics(mlflow: Any, run_id: str, metrics: dict[str, float], step: int 
 
 def _reason(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+class SearchTracking:
+    """A search's MLflow tracking (--mlflow, --mlflow-uri; `run`: the run's settings): its parent run, which the
+    chief (or the in-process search) starts and ends, and the trial runs of this process (`trial_tracker`)."""
+
+    def __init__(self, project_dir: Path, run: Any, worker: bool = False) -> None:
+        self.project_dir = Path(project_dir)
+        self.uri = run.get("mlflow_uri")
+        self.enabled = bool(run.get("mlflow") or self.uri)
+        self.worker = worker
+        self.search_run: SearchRun | None = None
+        self._trials: TrialTracker | None = None
+
+    def start(self, tuner: str, hypermodel: str, options: Any) -> None:
+        """The search's parent run, new or (on resume) the project's, running."""
+        if not self.enabled:
+            return
+        params = {"tuner": tuner, "hypermodel": hypermodel,
+                  **{name: value for name, value in options.items() if value not in (None, [], {}, ())}}
+        tags = {"kerastune.project": str(self.project_dir.resolve()), "kerastune.tuner": tuner}
+        self.search_run = start_search_run(self.project_dir, tracking_uri(self.project_dir, self.uri), params, tags)
+
+    def trial_tracker(self) -> TrialTracker | None:
+        """This process's trial runs, nested under the search's parent run (a worker finds it in the project)."""
+        search_run = recorded_run(self.project_dir) if self.worker else self.search_run
+        if self.enabled and search_run is not None and self._trials is None:
+            self._trials = TrialTracker(search_run)
+        return self._trials
+
+    def end(self, summary: Any, failed: bool = False) -> dict[str, Any] | None:
+        """The search's counts and best score in its parent run, which ends; where it is, and what could not be
+        logged (None without --mlflow)."""
+        if self.search_run is None:
+            return None
+        errors = list(self._trials.errors) if self._trials is not None else []
+        best = summary.best_trials[0].score if summary.best_trials else None
+        metrics = {"best_score": best, "trials_finished": summary.trials_finished, "completed": summary.completed,
+                   "failed": summary.failed, "pruned": summary.pruned}
+        try:
+            end_search_run(self.search_run, metrics, failed=failed)
+        except TrackingError as error:
+            errors.append(str(error))
+        return {**asdict(self.search_run), "errors": errors}

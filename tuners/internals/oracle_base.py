@@ -35,7 +35,56 @@ def pruned_reply(trial: Any) -> bool:
 
 
 
-class ControlledOracle:
+class WorkerWatch:
+    """Who runs what, and when each worker was last heard from (`heard_from`, `silent_workers`), so that the chief
+    can give the trial of a silent worker to another (`take_back`): keras-tuner keeps it assigned until a worker of
+    the same id returns. A mixin of ControlledOracle."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.trial_started: dict[str, float] = {}  # trial id -> when its current run started (monotonic)
+        self.last_heard: dict[str, float] = {}  # worker (tuner id) -> when it last called (monotonic)
+        self.ended_by: dict[str, str | None] = {}  # trial id -> the worker whose run of it was recorded
+
+    def runner_of(self, trial_id: str) -> str | None:
+        """The worker running a trial, if one is."""
+        return next((worker for worker, trial in self.ongoing_trials.items() if trial.trial_id == trial_id), None)
+
+    def runs(self, worker: str, trial_id: str) -> bool:
+        trial = self.ongoing_trials.get(worker)
+        return trial is not None and trial.trial_id == trial_id
+
+    def ran(self, worker: str, trial_id: str) -> bool:
+        """Whether the worker runs the trial, or its run of it is the one recorded."""
+        return self.runs(worker, trial_id) or self.ended_by.get(trial_id, "") == worker
+
+    def heard_from(self, worker: str) -> None:
+        self.last_heard[worker] = time.monotonic()
+
+    def silent_workers(self, timeout: float) -> list[str]:
+        """Workers that hold a trial, or wait for one, and have not been heard from for `timeout` seconds.
+
+        A waiting worker (told IDLE, or between two trials) stays in keras-tuner's `tuner_ids` until it is told
+        STOPPED (engine/oracle.py:457, 502-503), and `tuner_ids` must be empty for the search to be done
+        (distribute/oracle_chief.py:71-73, service.OracleServer.search_done): one that died while it waited (it
+        asks every IDLE_WAIT_SECONDS) is forgotten by `take_back` after `timeout`, or the chief would wait for it
+        forever."""
+        now = time.monotonic()
+        return [worker for worker in [*self.ongoing_trials, *(self.tuner_ids - set(self.ongoing_trials))]
+                if now - self.last_heard.get(worker, now) > timeout]
+
+    @kt.synchronized
+    def take_back(self, worker: str) -> Any:
+        """Take a silent worker's trial back: it goes to the front of the queue, from scratch. Returns it."""
+        trial = self.ongoing_trials.get(worker)
+        self.tuner_ids.discard(worker)
+        self.last_heard.pop(worker, None)
+        if trial is not None:
+            self._hand_back(trial.trial_id)
+        return trial
+
+
+class ControlledOracle(WorkerWatch):
     """What a kerastune search needs of keras-tuner's oracles (a mixin before keras-tuner's oracle class), given
     its `policies` (strategies.policies) and `on_trial_end` when it is made:
 
@@ -58,10 +107,8 @@ class ControlledOracle:
       leaves this as a TODO in `Oracle.update_trial` and `OracleClient.update_trial`). A pruned trial ends with
       status STOPPED, scored at its best epoch so far: keras-tuner ranks only COMPLETED trials. `pruned` holds
       their ids; both are kept in `oracle.json`.
-    - who runs what, and when each worker was last heard from (`heard_from`, `silent_workers`), so that the
-      chief can give the trial of a silent worker to another (`take_back`); keras-tuner keeps it assigned until
-      a worker of the same id returns. A worker is told to wait (IDLE), not to stop, while another still holds a
-      trial, which may come back (`create_trial`); a waiting worker gone silent is forgotten (`silent_workers`).
+    - who runs what (WorkerWatch). A worker is told to wait (IDLE), not to stop, while another still holds a
+      trial, which may come back (`create_trial`).
     """
 
     def __init__(self, *args: Any, policies: Policies | None = None,
@@ -77,9 +124,6 @@ class ControlledOracle:
         self.imported: list[str] = []  # trials of an earlier search (--from): they do not count in max_trials
         self.budget_spent = False
         self.unstarted_by_budget: list[str] = []  # trials the budget stopped before their first epoch, this run
-        self.trial_started: dict[str, float] = {}  # trial id -> when its current run started (monotonic)
-        self.last_heard: dict[str, float] = {}  # worker (tuner id) -> when it last called (monotonic)
-        self.ended_by: dict[str, str | None] = {}  # trial id -> the worker whose run of it was recorded
         self.pruned: set[str] = set()  # trials the pruner stopped (their runs that were recorded, or are running)
         self._saved_study: dict[str, Any] = {}  # a reloaded oracle's study notes, until the study is rebuilt
         self._study_rebuilt = False
@@ -250,43 +294,6 @@ class ControlledOracle:
             self.max_trials += 1
         self._save_trial(trial)
         self.save()
-
-    def runner_of(self, trial_id: str) -> str | None:
-        """The worker running a trial, if one is."""
-        return next((worker for worker, trial in self.ongoing_trials.items() if trial.trial_id == trial_id), None)
-
-    def runs(self, worker: str, trial_id: str) -> bool:
-        trial = self.ongoing_trials.get(worker)
-        return trial is not None and trial.trial_id == trial_id
-
-    def ran(self, worker: str, trial_id: str) -> bool:
-        """Whether the worker runs the trial, or its run of it is the one recorded."""
-        return self.runs(worker, trial_id) or self.ended_by.get(trial_id, "") == worker
-
-    def heard_from(self, worker: str) -> None:
-        self.last_heard[worker] = time.monotonic()
-
-    def silent_workers(self, timeout: float) -> list[str]:
-        """Workers that hold a trial, or wait for one, and have not been heard from for `timeout` seconds.
-
-        A waiting worker (told IDLE, or between two trials) stays in keras-tuner's `tuner_ids` until it is told
-        STOPPED (engine/oracle.py:457, 502-503), and `tuner_ids` must be empty for the search to be done
-        (distribute/oracle_chief.py:71-73, service.OracleServer.search_done): one that died while it waited (it
-        asks every IDLE_WAIT_SECONDS) is forgotten by `take_back` after `timeout`, or the chief would wait for it
-        forever."""
-        now = time.monotonic()
-        return [worker for worker in [*self.ongoing_trials, *(self.tuner_ids - set(self.ongoing_trials))]
-                if now - self.last_heard.get(worker, now) > timeout]
-
-    @kt.synchronized
-    def take_back(self, worker: str) -> Any:
-        """Take a silent worker's trial back: it goes to the front of the queue, from scratch. Returns it."""
-        trial = self.ongoing_trials.get(worker)
-        self.tuner_ids.discard(worker)
-        self.last_heard.pop(worker, None)
-        if trial is not None:
-            self._hand_back(trial.trial_id)
-        return trial
 
     def _hand_back(self, trial_id: str) -> None:
         """Put a running trial back at the front of the queue, to run again from scratch (called locked)."""

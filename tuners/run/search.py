@@ -15,7 +15,6 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -114,8 +113,7 @@ class Search:
         self.deadline = Deadline(read=self._recorded_deadline) if worker else Deadline()
         self.worker = worker
         self.in_process = False  # set by `run`: trials are trained in this process, not by workers
-        self.mlflow_run: mlflow_runs.SearchRun | None = None  # with --mlflow: the search's parent run
-        self.tracker: mlflow_runs.TrialTracker | None = None  # with --mlflow: this process's trial runs
+        self.tracking = mlflow_runs.SearchTracking(config.project_dir, self.experiment.run, worker=worker)
         self.oracle: Any = None
         self.manifest: dict[str, Any] = {}
         self._lock = ProjectLock(config.project_dir)
@@ -148,9 +146,6 @@ class Search:
         """The keras-tuner tuner for the project (new, or reloaded to resume), its oracle enforcing the search's
         policies and reporting each trial's end to `trial_ended`. A worker's (`watchdog`: its heartbeat;
         `on_trial_done`: told of each trial it ran) proxies the chief's oracle."""
-        search_run = mlflow_runs.recorded_run(self.project_dir) if self.worker else self.mlflow_run
-        if self.tracked and search_run is not None:
-            self.tracker = mlflow_runs.TrialTracker(search_run)
         policies = Policies(
             deadline=self.deadline,
             first=FirstConfigurations(self.enqueued, self.defaults),
@@ -158,7 +153,7 @@ class Search:
             pruner=make_pruner(prune_rule(self.experiment)),
         )
         settings = TrialSettings(seed=self.experiment.seed, prune=prune_rule(self.experiment), folds=self.split.folds,
-                                 deadline=self.deadline, watchdog=watchdog, tracker=self.tracker,
+                                 deadline=self.deadline, watchdog=watchdog, tracker=self.tracking.trial_tracker(),
                                  on_trial_done=on_trial_done)
         return build_tuner(self.experiment, self.hypermodel, self.project_dir, hyperparameters=self.searched_space,
                            settings=settings, policies=policies,
@@ -168,35 +163,6 @@ class Search:
         """The deadline of the chief's current run, as its manifest records it (a worker's)."""
         return (read_manifest(self.project_dir) or {}).get("run", {}).get("deadline")
 
-    @property
-    def tracked(self) -> bool:
-        """Whether this run logs to MLflow (--mlflow, --mlflow-uri)."""
-        return bool(self.experiment.run.get("mlflow") or self.experiment.run.get("mlflow_uri"))
-
-    def start_tracking(self) -> None:
-        """With --mlflow: the search's parent run, new or (on resume) the project's, running."""
-        if not self.tracked:
-            return
-        uri = mlflow_runs.tracking_uri(self.project_dir, self.experiment.run.get("mlflow_uri"))
-        params = {"tuner": self.config.tuner, "hypermodel": self.config.hypermodel,
-                  **{name: value for name, value in self.options.items() if value not in (None, [], {}, ())}}
-        tags = {"kerastune.project": str(self.project_dir.resolve()), "kerastune.tuner": self.config.tuner}
-        self.mlflow_run = mlflow_runs.start_search_run(self.project_dir, uri, params, tags)
-
-    def end_tracking(self, summary: SearchSummary) -> dict[str, Any] | None:
-        """With --mlflow: the search's counts and best score in its parent run, which ends; where it is, and what
-        could not be logged."""
-        if self.mlflow_run is None:
-            return None
-        errors = list(self.tracker.errors) if self.tracker is not None else []
-        best = summary.best_trials[0].score if summary.best_trials else None
-        metrics = {"best_score": best, "trials_finished": summary.trials_finished, "completed": summary.completed,
-                   "failed": summary.failed, "pruned": summary.pruned}
-        try:
-            mlflow_runs.end_search_run(self.mlflow_run, metrics, failed=self.error is not None)
-        except mlflow_runs.TrackingError as error:
-            errors.append(str(error))
-        return {**asdict(self.mlflow_run), "errors": errors}
 
     def count_params(self, values: dict[str, Any]) -> int:
         """The parameters of the model a configuration builds (its preprocessing included, as exported)."""
@@ -237,7 +203,7 @@ class Search:
             write_test_rows(self.project_dir, self.data.test_rows)
             self.manifest = self._manifest()
             write_manifest(self.project_dir, self.manifest)
-            self.start_tracking()
+            self.tracking.start(self.config.tuner, self.config.hypermodel, self.options)
             tuner = self.build_tuner()
             self.oracle = tuner.oracle
             if self.warm_start is not None:
@@ -292,7 +258,7 @@ class Search:
         """Summarize the project's trials, record the summary in the manifest, release the project."""
         try:
             summary = self._summary(time.monotonic() - self.started)
-            summary.mlflow = self.end_tracking(summary)
+            summary.mlflow = self.tracking.end(summary, failed=self.error is not None)
             self.manifest["summary"] = summary.to_dict()
             self.manifest.setdefault("runs", []).append(
                 {"finished": now(), "wall_time_s": round(summary.wall_time_s, 1),
