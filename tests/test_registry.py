@@ -385,6 +385,13 @@ def write_distribution(root: Path, name: str, entry_points: str, modules: dict[s
     (info / "entry_points.txt").write_text(textwrap.dedent(entry_points))
 
 
+def plugins_not_loaded_yet(monkeypatch) -> None:
+    """The registry as before any plugin was loaded (its built-ins only), restored after the test."""
+    monkeypatch.setattr(registry, "_registry", dict(registry._registry))
+    monkeypatch.setattr(registry, "_broken_plugins", {})
+    monkeypatch.setattr(registry, "_plugins_loaded", False)
+
+
 @pytest.fixture
 def plugin_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Two fake distributions on sys.path and a registry that has not read entry points yet.
@@ -412,9 +419,7 @@ def plugin_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     importlib.invalidate_caches()
-    monkeypatch.setattr(registry, "_registry", dict(registry._registry))
-    monkeypatch.setattr(registry, "_broken_plugins", {})
-    monkeypatch.setattr(registry, "_plugins_loaded", False)
+    plugins_not_loaded_yet(monkeypatch)
     try:
         yield tmp_path
     finally:
@@ -497,9 +502,7 @@ def user_registration(tmp_path, monkeypatch):
     (tmp_path / "widemodels.py").write_text(WIDE_MLP_MODULE)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(hypermodels.registry.MODULES_ENV, "widemodels")
-    monkeypatch.setattr(registry, "_registry", dict(registry._registry))
-    monkeypatch.setattr(registry, "_broken_plugins", {})
-    monkeypatch.setattr(registry, "_plugins_loaded", False)
+    plugins_not_loaded_yet(monkeypatch)
     try:
         yield tmp_path
     finally:
