@@ -284,3 +284,25 @@ def test_canary_a_worker_is_stopped_while_another_still_holds_a_trial(tmp_path: 
     assert (rerun.status, rerun.trial_id) == ("RUNNING", held.trial_id)
     _end(controlled, rerun)
     assert controlled.create_trial("w2").status == "STOPPED" and not controlled.tuner_ids
+
+
+def test_canary_a_reloaded_grid_search_stops_and_kerastunes_goes_on_where_it_was(tmp_path: Path) -> None:
+    """tuners/gridsearch.py:147-151: the walk over the grid lives in memory only; a reloaded keras-tuner grid
+    answers STOPPED, so --max-trials could not extend a grid search. kerastune's rebuilds it from the trials."""
+    def walk(oracle_class, name: str) -> tuple[list[dict], str]:
+        first = oracle_class(objective="val_accuracy", hyperparameters=grid_space(), max_trials=2)
+        first._set_project_dir(str(tmp_path), name)
+        tried = []
+        while (trial := first.create_trial("w1")).status == "RUNNING":
+            tried.append(trial.hyperparameters.values)
+            _end(first, trial)
+        first.save()
+        again = oracle_class(objective="val_accuracy", hyperparameters=grid_space(), max_trials=4)
+        again._set_project_dir(str(tmp_path), name)
+        again.reload()
+        extended = again.create_trial("w1")
+        return tried + ([extended.hyperparameters.values] if extended.status == "RUNNING" else []), extended.status
+
+    assert walk(kt.oracles.GridSearchOracle, "kt")[1] == "STOPPED"
+    tried, status = walk(strategy_oracles.GridSearchOracle, "kerastune")
+    assert status == "RUNNING" and len(tried) == 3 and all(tried.count(values) == 1 for values in tried)

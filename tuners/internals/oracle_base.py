@@ -332,6 +332,23 @@ class ParallelGrid:
             self._populate_next.append(trial_id)
         return response
 
+    def set_state(self, state: dict[str, Any]) -> None:
+        """A reloaded grid goes on where it was: keras-tuner keeps its walk over the grid (`_ordered_ids`, the
+        trials in grid order, and `_populate_next`) in memory only (tuners/gridsearch.py:147-151, no get_state), so
+        a resumed grid search answered STOPPED and --max-trials could not extend it. Both are rebuilt from the
+        trials: each one's next combination is tried, and those tried already are skipped (gridsearch.py:196-201)."""
+        import functools
+
+        super().set_state(state)
+        self._ordered_ids = type(self._ordered_ids)()
+        ordered = sorted(self.trials, key=functools.cmp_to_key(
+            lambda a, b: self._compare(self.trials[a].hyperparameters.values, self.trials[b].hyperparameters.values)))
+        previous = None
+        for trial_id in ordered:
+            self._ordered_ids.insert(trial_id, previous)
+            previous = trial_id
+        self._populate_next = list(ordered)
+
 
 class CompletedTrialsOnlyGaussianProcess:
     """keras-tuner's Bayesian optimization, its Gaussian process fitted to the completed trials only (a mixin before
