@@ -1,1 +1,1 @@
-"""kerastune's command line and evaluator."""
+"""kerastune's command line: thin commands that call the library and show what it returns."""

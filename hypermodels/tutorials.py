@@ -1,4 +1,4 @@
-"""The search spaces of the seed tutorials, reproduced so their searches can be replayed.
+"""The search spaces of the published tutorials kerastune grew from, reproduced so their searches can be replayed.
 
 Each keeps the tutorial's hyperparameter names, ranges and fixed settings, and so its data: 784 pixels in
 (MNIST's 28x28, or Fashion-MNIST's), 10 classes out. These are kerastune's only MNIST-bound spaces.

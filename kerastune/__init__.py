@@ -71,6 +71,7 @@ def search(
     Python names (max_trials=10, epochs=5, fix=["batch_size=256"], time_budget="10m", ...), but for the data's
     (give them to `load_data`) and the command line's own.
     """
+    import hypermodels
     from kerastune import data as data_module
     from kerastune.tuners.options import COMMAND_LINE_ONLY, OPTION, ConfigError, SearchConfig
     from kerastune.tuners.records.project import load_project, project_state, recorded_data
@@ -95,6 +96,10 @@ def search(
         resuming = not overwrite and project_state(config.project_dir) == "kerastune"
         project = config.project_dir
         data = data_module.load_recorded(recorded_data(project, load_project(project))) if resuming else load_data()
+    if workers > 1 and hypermodels.get_entry(hypermodel).source == "module __main__":
+        raise ConfigError(f"workers={workers}: the hypermodel {hypermodel!r} is registered in this notebook or "
+                          "script, which worker processes cannot import: put it in a module (a .py file) and register "
+                          "it there, or workers=1")
     if workers > 1 and data.source == "arrays":
         raise ConfigError(f"workers={workers}: each worker process reads the data again, which it cannot do from "
                           "arrays: give the data as a file or a dataset name (load_data(PATH)), or workers=1")

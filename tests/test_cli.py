@@ -444,3 +444,13 @@ def test_install_completion_sets_up_bash(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "completion installed" in result.stdout.lower()
     assert "kerastune" in (tmp_path / ".bashrc").read_text()
+
+
+def test_the_docs_exit_code_table_is_the_code_s() -> None:
+    """docs/errors.md's table of exit codes lists exactly the codes kerastune uses (app/errors.py ExitCode)."""
+    from kerastune.app.errors import ExitCode
+
+    table = (Path(__file__).resolve().parent.parent / "docs" / "errors.md").read_text()
+    documented = [int(line.split("|")[1]) for line in table.splitlines()
+                  if line.startswith("|") and line.split("|")[1].strip().isdigit()]
+    assert documented == sorted(code.value for code in ExitCode)

@@ -135,3 +135,13 @@ def test_an_export_mlflow_cannot_log_is_saved_all_the_same_and_exits_4(tiny_npz:
     assert exported.exit_code == 4, exported.output
     assert (tmp_path / "model.keras").is_file() and (tmp_path / "model.json").is_file()
     assert "the model is saved, but it could not be logged to the search's MLflow run" in exported.stderr
+
+
+def test_an_mlflow_store_that_cannot_be_used_is_refused_before_anything_is_written(tiny_npz: Path,
+                                                                                   tmp_path: Path) -> None:
+    result = run("random", "tutorial-micro", "--data", tiny_npz, "--dir", tmp_path / "tuning", "--epochs", 1,
+                 "--workers", 1, "--mlflow-uri", "foo://bar")
+    assert result.exit_code == 2, result.output
+    assert "MLflow at foo://bar" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    project = tmp_path / "tuning" / "random-tutorial-micro"
+    assert not project.exists() or [p.name for p in project.iterdir()] == ["kerastune.lock"]

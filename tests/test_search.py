@@ -429,6 +429,16 @@ def test_the_library_takes_one_value_of_a_repeatable_option_and_refuses_workers_
 
     with pytest.raises(hypermodels.HypermodelError, match="--fix num_layers=abc: num_layers is a whole number"):
         kerastune.search("mlp", tiny_data, directory=tmp_path, fix="num_layers=abc")  # not read letter by letter
+    def build(hp):  # defined in a notebook's cell, as a notebook's code is: its module is __main__
+        return hypermodels.get("mlp").build(hp)
+
+    build.__module__ = "__main__"
+    hypermodels.register("from-this-notebook")(build)
+    try:
+        with pytest.raises(ConfigError, match="registered in this notebook or script, which worker processes"):
+            kerastune.search("from-this-notebook", tiny_data, directory=tmp_path, workers=2)
+    finally:
+        hypermodels.unregister("from-this-notebook")
     arrays = kerastune.load_data(np.asarray(tiny_data.x_train), np.asarray(tiny_data.y_train))
     with pytest.raises(ConfigError, match="workers=2: each worker process reads the data again"):
         kerastune.search("mlp", arrays, directory=tmp_path, workers=2)

@@ -60,7 +60,11 @@ def client(uri: str) -> Any:
     from mlflow.tracking import MlflowClient
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    return MlflowClient(tracking_uri=uri)
+    try:
+        return MlflowClient(tracking_uri=uri)
+    except Exception as error:  # an unsupported or malformed URI
+        raise TrackingError(f"MLflow at {uri}: {_reason(error)}; give --mlflow-uri a tracking URI MLflow takes, "
+                            "e.g. http://127.0.0.1:5000 or sqlite:///mlflow.db") from None
 
 
 def recorded_run(project_dir: Path) -> SearchRun | None:
@@ -216,6 +220,19 @@ class SearchTracking:
         self.worker = worker
         self.search_run: SearchRun | None = None
         self._trials: TrialTracker | None = None
+
+    def check(self) -> None:
+        """Refuse, before the search writes anything, a tracking store named by --mlflow-uri or MLFLOW_TRACKING_URI
+        that MLflow cannot use (the default, SQLite in the project folder, it can always make)."""
+        uri = tracking_uri(self.project_dir, self.uri)
+        if not self.enabled or uri == tracking_uri(self.project_dir):
+            return
+        mlflow = client(uri)
+        try:
+            mlflow.search_experiments(max_results=1)
+        except Exception as error:
+            raise TrackingError(f"MLflow at {uri}: {_reason(error)}; check --mlflow-uri (or MLFLOW_TRACKING_URI), "
+                                "or leave it out to log into the project folder") from None
 
     def start(self, tuner: str, hypermodel: str, options: Any) -> None:
         """The search's parent run, new or (on resume) the project's, running."""

@@ -7,7 +7,8 @@ end to `trial_ended` (from the chief's service thread, in a parallel search); `c
 and the failure limit; `close()` writes the summary. The first and the last train trials (`train`).
 
 --time-budget is a deadline (a `time.time()`, recorded in the manifest for the workers): every process stops the
-trial it trains there, and the oracle starts no trial after it (factory.TrialRunner, oracle_base.ControlledOracle).
+trial it trains there, and the oracle starts no trial after it (run.trial_runner.TrialRunner,
+internals.oracle_base.ControlledOracle).
 """
 
 from __future__ import annotations
@@ -193,6 +194,11 @@ class Search:
         leaves a project that the same command resumes.
         """
         self._lock.acquire()
+        try:
+            self.tracking.check()  # an MLflow store it cannot use: refused before anything is written
+        except BaseException:
+            self._lock.release()
+            raise
         self.started = time.monotonic()
         self.deadline.at = Deadline.after(self.experiment.run.get("time_budget")).at
         self.on_trial = on_trial
