@@ -342,7 +342,7 @@ def _optuna_dashboard(project_dir: Path, port: int) -> None:
 def _search(tuner: str, hypermodel: str, values: dict[str, Any]) -> None:
     """Run one search command: check, announce, search with a line per trial, summarize."""
     from kerastune.tuners.options import config_from_command_line
-    from kerastune.tuners.workers.local import WarmWorkers
+    from kerastune.tuners.workers.local import PrestartedWorkers
     from kerastune.tuners.workers.run_mode import run_mode
 
     output.check_writable(values["json_file"])
@@ -355,7 +355,7 @@ def _search(tuner: str, hypermodel: str, values: dict[str, Any]) -> None:
     mode = run_mode(values["workers"], values["oracle"], role, values["worker_id"], config.overwrite,
                     values["worker_timeout"])
     # local workers start now, and import TensorFlow while this process loads the data and checks the search
-    with WarmWorkers(mode.workers if mode.kind in ("local-workers", "chief") else 0, config.project_dir) as warm:
+    with PrestartedWorkers(mode.workers if mode.kind in ("local-workers", "chief") else 0, config.project_dir) as warm:
         _run_search(config, mode, values, warm)
 
 

@@ -115,9 +115,9 @@ def search(
     if workers == 1:
         return run.run(on_trial=ended)
     from kerastune.tuners.workers.chief import run_chief
-    from kerastune.tuners.workers.local import WarmWorkers
+    from kerastune.tuners.workers.local import PrestartedWorkers
 
-    with WarmWorkers(workers, config.project_dir) as warm:
+    with PrestartedWorkers(workers, config.project_dir) as warm:
         return run_chief(run, "127.0.0.1", 0, local_workers=workers, worker_timeout=OPTION["worker_timeout"].default,
                          on_trial=ended, warm=warm)
 

@@ -20,7 +20,7 @@ from kerastune.tuners.internals import patches, service
 from kerastune.tuners.options import ConfigError
 from kerastune.tuners.records.summary import SearchSummary, TrialEvent
 from kerastune.tuners.run.search import Search
-from kerastune.tuners.workers.local import LocalWorkers, WarmWorkers, Worker
+from kerastune.tuners.workers.local import LocalWorkers, PrestartedWorkers, Worker
 from kerastune.tuners.workers.worker import ORACLE_ENV
 
 POLL_SECONDS = 0.2
@@ -42,7 +42,7 @@ def run_chief(
     on_trial: Callable[[TrialEvent], None] | None = None,
     on_notice: Callable[[str], None] | None = None,
     on_listening: Callable[[str, int], None] | None = None,
-    warm: WarmWorkers | None = None,
+    warm: PrestartedWorkers | None = None,
 ) -> SearchSummary:
     """Serve the search's oracle on HOST:PORT (0 = any free port) and run `local_workers` worker processes
     against it (those of `warm` first); remote workers may join. Ends when the search is done."""

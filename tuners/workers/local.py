@@ -51,7 +51,7 @@ class LocalWorkers:
     """Worker processes on this machine, started with their share of the threads (and, with GPUs, a GPU each);
     none outlives us."""
 
-    def __init__(self, search: Search, count: int, address: tuple[str, int], warm: WarmWorkers | None = None):
+    def __init__(self, search: Search, count: int, address: tuple[str, int], warm: PrestartedWorkers | None = None):
         self.search = search
         self.count = count
         self.address = address
@@ -103,8 +103,8 @@ class LocalWorkers:
 
 
 def _give_command(process: subprocess.Popen | None, args: list[str], log: Path) -> subprocess.Popen | None:
-    """Hand a warm process (kerastune.app.warm) its worker's arguments and log file; None if there is none, or it is
-    gone."""
+    """Hand a process started ahead (kerastune.app.prestarted_worker) its worker's arguments and log file; None if
+    there is none, or it is gone."""
     if process is None:
         return None
     request = {"argv": args, "log": str(log)}
@@ -145,23 +145,24 @@ def worker_environment(index: int, workers: int, gpus: list[str]) -> dict[str, s
 
 
 
-class WarmWorkers:
+class PrestartedWorkers:
     """Local worker processes started ahead, as the chief starts: each imports TensorFlow (seconds) while the chief
-    loads the data and gets its search ready, then waits for its worker command (`kerastune.app.warm`). A process
-    that is never given one is stopped when the block ends; one that is given one is `LocalWorkers`' to watch."""
+    loads the data and gets its search ready, then waits for its worker command
+    (`kerastune.app.prestarted_worker`). A process that is never given one is stopped when the block ends; one that
+    is given one is `LocalWorkers`' to watch."""
 
     def __init__(self, count: int, project_dir: object = "") -> None:
         self.count = count
         self.project_dir = str(project_dir)  # named on each command line, with the worker's id, for `ps`
         self.processes: list[subprocess.Popen] = []
 
-    def __enter__(self) -> WarmWorkers:
+    def __enter__(self) -> PrestartedWorkers:
 
         gpus = run_mode.visible_gpus()
         for index in range(self.count):
             env = {**os.environ, **worker_environment(index, self.count, gpus), LOCAL_WORKER_ENV: str(os.getpid())}
             self.processes.append(subprocess.Popen(
-                [*PYTHON, "-m", "kerastune.app.warm", f"worker{index + 1}", self.project_dir], env=env,
+                [*PYTHON, "-m", "kerastune.app.prestarted_worker", f"worker{index + 1}", self.project_dir], env=env,
                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             ))
         return self

@@ -1,4 +1,4 @@
-"""A local worker started ahead of its command (kerastune.tuners.workers.local.WarmWorkers): it imports
+"""A local worker started ahead of its command (kerastune.tuners.workers.local.PrestartedWorkers): it imports
 TensorFlow while its chief gets the search ready, then reads one line on stdin, `{"argv": [...], "log": PATH}`,
 sends its output to the log and runs that worker command. It exits quietly if its chief closes stdin without a
 command.
