@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import subprocess
 import sys
 import textwrap
@@ -106,7 +107,8 @@ def test_a_notebook_in_a_folder_with_its_own_app_and_data_modules_uses_kerastune
     assert (tmp_path / "model.keras").is_file()
 
 
-def upstream_private_names() -> set[str]:
+@functools.cache
+def upstream_private_names() -> frozenset[str]:
     """The private attributes of the keras-tuner and Optuna classes kerastune builds on: their classes' and a
     sample instance's names with one leading underscore."""
     import keras_tuner as kt
@@ -125,7 +127,7 @@ def upstream_private_names() -> set[str]:
                optuna.trial.FrozenTrial, optuna.storages.RDBStorage, *(type(i) for i in instances)]
     names = {name for cls in classes for name in dir(cls)}
     names |= {name for instance in instances for name in vars(instance)}
-    return {name for name in names if name.startswith("_") and not name.startswith("__")}
+    return frozenset(name for name in names if name.startswith("_") and not name.startswith("__"))
 
 
 PRIVATE_MODULES = ("keras_tuner.src", "tensorflow.python", "optuna._", "keras.src")

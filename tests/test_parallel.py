@@ -370,7 +370,7 @@ def test_a_chief_of_remote_workers_ends_at_its_deadline_once_its_workers_are_gon
     """A chief without local workers whose only worker is killed (-9) in its trial: after the deadline, with its
     trial taken back and no worker left to tell to stop, the chief writes its summary and exits 0."""
     chief, setup, project = remote_search(tmp_path, tiny_npz, "--max-trials", "4", "--epochs", "1",
-                                          "--worker-timeout", "5s", "--time-budget", "40s")
+                                          "--worker-timeout", "5s", "--time-budget", "30s")
     deadline = read_manifest_deadline(project)
     w1 = remote_worker(tmp_path, setup, "w1")
     try:
