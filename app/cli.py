@@ -16,10 +16,11 @@ from typing import Annotated, Any
 import typer
 
 from kerastune.app import output
-from kerastune.app.errors import INTERRUPTED, ExitCode, KerastuneGroup
+from kerastune.app.errors import ExitCode, KerastuneGroup
 from kerastune.app.help_style import KerastuneCommand, literal
 from kerastune.app.progress import SearchProgress
 from kerastune.tuners.integrations import optional
+from kerastune.tuners.records.text import format_duration, plural
 from kerastune.tuners.strategies.spec import STRATEGIES
 from kerastune.tuners.tf_noise import import_tensorflow_quietly
 
@@ -237,7 +238,7 @@ def export(
     output.say(f"Saved {result.model_file}: it takes {result.input}.")
     output.say(f"{output.test_scores_text(result.test_scores)} on {result.test_examples:,} test examples, measured "
                f"on the saved model reopened with keras.saving.load_model (written to {report_path(model_file)}). "
-               f"Took {output.format_duration(time.monotonic() - started)}.")
+               f"Took {format_duration(time.monotonic() - started)}.")
     if result.mlflow_error is not None:
         output.warn(f"the model is saved, but it could not be logged to the search's MLflow run {result.mlflow_run}: "
                     f"{result.mlflow_error}")
@@ -389,7 +390,7 @@ def _run_search(config: Any, mode: Any, values: dict[str, Any], warm: Any) -> No
         if worker:
             say(f"Worker {mode.worker_id} joins {config.project_dir} (oracle at {mode.host}:{mode.port}).")
             finished = run_worker(search, mode.host, mode.port, mode.worker_id, progress.trial)
-            say(f"Worker {mode.worker_id} is done: it ran {output.plural(finished, 'trial')}; "
+            say(f"Worker {mode.worker_id} is done: it ran {plural(finished, 'trial')}; "
                 "the chief prints the search's summary.")
             return
         say(output.announcement(search, mode))
@@ -413,7 +414,7 @@ def _run_search(config: Any, mode: Any, values: dict[str, Any], warm: Any) -> No
                 )
     except KeyboardInterrupt:
         output.say(output.interrupted(search.summary))
-        raise typer.Exit(INTERRUPTED) from None
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
     output.print_search_summary(summary)
     if json_file:
         output.write_json(json_file, summary.to_dict())

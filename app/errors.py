@@ -25,8 +25,6 @@ class ExitCode(enum.IntEnum):
     INTERRUPTED = 130  # Ctrl-C: what finished is saved, the same command resumes
 
 
-USAGE, FAILURE, INTERRUPTED = ExitCode.USAGE, ExitCode.FAILURE, ExitCode.INTERRUPTED
-
 # (module, class) of the library errors, each with its exit code, the most specific first; looked up only once a
 # module is loaded, so that `kerastune --help` imports none of them (hypermodels imports TensorFlow).
 _ERRORS = (
@@ -65,17 +63,17 @@ class KerastuneGroup(PlainHelpGroup):
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click_exceptions.NoArgsIsHelpError:
-            code = USAGE  # the help text is already printed
+            code = ExitCode.USAGE  # the help text is already printed
         except click_exceptions.UsageError as error:
             hint = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
             typer.echo(f"kerastune: error: {one_line(error.format_message())}{hint}", err=True)
-            code = USAGE
+            code = ExitCode.USAGE
         except click_exceptions.ClickException as error:
             typer.echo(f"kerastune: error: {one_line(error.format_message())}", err=True)
             code = error.exit_code
         except typer.Abort:
             typer.echo("kerastune: interrupted", err=True)
-            code = INTERRUPTED
+            code = ExitCode.INTERRUPTED
         except Exception as error:  # every other failure: one line, never a traceback
             if os.environ.get("KERASTUNE_DEBUG"):
                 traceback.print_exc()

@@ -10,16 +10,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kerastune.tuners.records.text import (  # noqa: F401 (the command line's words for records, too)
+from kerastune.tuners.records.text import (
     format_duration,
     format_hyperparameters,
     format_score,
     format_value,
     plural,
     score_text,
-    trial_line,
 )
-from kerastune.tuners.records.trial import TrialStatus
+from kerastune.tuners.records.trial import TrialStatus, id_order
 from kerastune.tuners.strategies import spec
 
 WIDE = 140  # columns for tables when output is not a terminal (logs, CI)
@@ -150,7 +149,7 @@ def _how(mode: Any) -> str:
 
 def _trials_named(trial_ids: list[str]) -> str:
     """'trial 3', 'trials 3 and 4', 'trials 2, 3 and 4', in the order of their numbers."""
-    trial_ids = sorted(trial_ids, key=lambda t: (int(t), t) if t.isdigit() else (0, t))
+    trial_ids = sorted(trial_ids, key=id_order)
     if len(trial_ids) == 1:
         return f"trial {trial_ids[0]}"
     return f"trials {', '.join(trial_ids[:-1])} and {trial_ids[-1]}"

@@ -15,6 +15,7 @@ from rich.live import Live
 from rich.text import Text
 
 from kerastune.app import output
+from kerastune.tuners.records.text import format_duration, format_score, trial_line
 
 
 class SearchProgress:
@@ -57,10 +58,10 @@ class SearchProgress:
         self.planned = event.planned or self.planned
         self.durations.append(event.duration_s)
         if event.best is not None:
-            self.best = f"{output.format_score(event.best.score)} (trial {event.best.trial_id})"
+            self.best = f"{format_score(event.best.score)} (trial {event.best.trial_id})"
         self.running_epoch = None
         if not self.quiet:
-            output.say(output.trial_line(event, self.objective))
+            output.say(trial_line(event, self.objective))
 
     def epoch(self, epoch: int, epochs: int) -> None:
         self.running_epoch = (epoch, epochs)
@@ -78,8 +79,8 @@ class SearchProgress:
         if self.running_epoch and self.workers == 1:
             parts.append(f"epoch {self.running_epoch[0]}/{self.running_epoch[1]}")
         parts.append(f"best {self.objective} {self.best}")
-        parts.append(f"elapsed {output.format_duration(elapsed)}")
+        parts.append(f"elapsed {format_duration(elapsed)}")
         if self.planned and self.durations:
             left = (self.planned - self.finished) * (sum(self.durations) / len(self.durations)) / self.workers
-            parts.append(f"about {output.format_duration(max(0.0, left))} left")
+            parts.append(f"about {format_duration(max(0.0, left))} left")
         return Text(" · ".join(parts), style="bold")

@@ -57,7 +57,7 @@ def test_the_size_limit_refuses_big_models_counts_each_once_and_lets_a_broken_bu
     assert not limit.allows({"units": 64}, key="b")
     assert counted == [{"units": 8}, {"units": 64}]  # counted once each
     assert limit.oversized[0] == {"values": {"units": 64}, "params": 640}
-    assert limit.refused({"units": 64}) and not limit.refused({"units": 8})
+    assert limit.params({"units": 64}, key="b") == 640 and len(counted) == 2  # asked again: not counted again
     assert limit.allows({"units": -1}, key="c")  # its trial fails with the reason
     assert ModelSizeLimit().allows({"units": 10**9}, key="d")  # no limit
 

@@ -47,8 +47,7 @@ def write_storage(project_dir: Path) -> Report:
     project_dir = Path(project_dir)
     report = load_report(project_dir, with_importance=False)
     dists = {h.name: distribution(h.kind, h.config) for h in report.hyperparameters}  # as tpe samples them
-    rows = sorted(report.trials, key=lambda row: (int(row.trial_id), row.trial_id) if row.trial_id.isdigit()
-                  else (0, row.trial_id))
+    rows = sorted(report.trials, key=lambda row: trial_record.id_order(row.trial_id))
     wanted = {row.trial_id: _frozen_trial(row, dists, report.objective, project_dir) for row in rows}
     numbers = {trial_id: number for number, trial_id in enumerate(wanted)}
     storage = optuna.storages.RDBStorage(storage_url(project_dir))

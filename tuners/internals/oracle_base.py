@@ -34,7 +34,6 @@ def pruned_reply(trial: Any) -> bool:
     return trial.status == STOPPED and trial.metrics.exists(PRUNED_MARK)
 
 
-
 class WorkerWatch:
     """Who runs what, and when each worker was last heard from (`heard_from`, `silent_workers`), so that the chief
     can give the trial of a silent worker to another (`take_back`): keras-tuner keeps it assigned until a worker of
@@ -215,7 +214,7 @@ class ControlledOracle(WorkerWatch):
     def small_enough(self, values: dict[str, Any]) -> bool:
         """Whether a configuration's model is within --max-params (`policies.size_limit`). One that is not is
         marked as tried, so that no draw proposes it again."""
-        if self.policies.size_limit.allows(values, self._compute_values_hash(values)):
+        if self.policies.size_limit.allows(values):
             return True
         self._tried_so_far.add(self._compute_values_hash(values))
         return False

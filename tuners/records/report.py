@@ -65,9 +65,9 @@ def load_report(project_dir: Path, with_importance: bool = True) -> Report:
     cv = manifest.get("options", {}).get("cv")
     running = search_running(project_dir)
     order = [row["name"] for row in manifest.get("space", [])]
-    trials = trial_record.read_trials(project_dir, order=order, cv=cv, search_running=running,
-                                      runs=manifest.get("trials"))
     states = [json.loads(path.read_text()) for path in trial_record.state_files(project_dir)]
+    trials = trial_record.records_of(states, project_dir, order=order, cv=cv, search_running=running,
+                                     runs=manifest.get("trials"))
     spaces = {}
     for state in states:
         for item in state.get("hyperparameters", {}).get("space", []):
@@ -79,7 +79,7 @@ def load_report(project_dir: Path, with_importance: bool = True) -> Report:
     direction = direction or _recorded_direction(name, states)
     sign = -1 if direction == "max" else 1
     trials.sort(key=lambda r: (r.status.order, sign * r.score if r.score is not None else math.inf,
-                               _numeric_id(r.trial_id)))
+                               trial_record.id_order(r.trial_id)))
     mark_pareto_front(trials, direction)
     hyperparameters = sorted(spaces.values(), key=lambda h: order.index(h.name) if h.name in order else len(order))
     return Report(
@@ -117,6 +117,3 @@ def _recorded_direction(name: str, trials: list[dict[str, Any]]) -> str:
             return direction
     return "min" if name.endswith("loss") else "max"
 
-
-def _numeric_id(trial_id: str) -> tuple[int, str]:
-    return (int(trial_id), "") if trial_id.isdigit() else (0, trial_id)

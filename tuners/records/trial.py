@@ -105,6 +105,11 @@ def folder(project_dir: Path, trial_id: str) -> Path:
     return Path(project_dir) / f"trial_{trial_id}"
 
 
+def id_order(trial_id: str) -> tuple[int, str]:
+    """A sort key that orders trial ids by their number ("9" before "10"), whatever their padding."""
+    return (int(trial_id), trial_id) if trial_id.isdigit() else (0, trial_id)
+
+
 def state_files(project_dir: Path) -> list[Path]:
     """The keras-tuner record (trial.json) of every trial of a project, in the order of their folders."""
     return sorted(Path(project_dir).glob(f"trial_*/{STATE_FILE}"))
@@ -269,9 +274,13 @@ def read_trials(project_dir: Path, *, order: list[str] | None = None, cv: int | 
                 search_running: bool = False, runs: dict[str, Any] | None = None) -> list[TrialRecord]:
     """Every trial of a project, from its files, in the order of their folders. `runs`: the durations and workers
     an earlier kerastune kept in the manifest (`manifest["trials"]`)."""
-    records = []
-    for path in state_files(project_dir):
-        state = json.loads(path.read_text())
-        records.append(TrialRecord.from_state(state, project_dir, order=order, cv=cv, search_running=search_running,
-                                              run=(runs or {}).get(str(state.get("trial_id")))))
-    return records
+    states = [json.loads(path.read_text()) for path in state_files(project_dir)]
+    return records_of(states, project_dir, order=order, cv=cv, search_running=search_running, runs=runs)
+
+
+def records_of(states: list[dict[str, Any]], project_dir: Path, *, order: list[str] | None = None,
+               cv: int | None = None, search_running: bool = False,
+               runs: dict[str, Any] | None = None) -> list[TrialRecord]:
+    """The records of trials whose keras-tuner records (trial.json) are read already (see `read_trials`)."""
+    return [TrialRecord.from_state(state, project_dir, order=order, cv=cv, search_running=search_running,
+                                   run=(runs or {}).get(str(state.get("trial_id")))) for state in states]

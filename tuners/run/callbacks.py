@@ -5,7 +5,6 @@ each epoch."""
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -50,15 +49,15 @@ class BudgetReached(Exception):
 
 
 class StopAtDeadline(keras.callbacks.Callback):
-    """Stop training once the search's --time-budget has run out (`deadline`: a `time.time()`), at the next batch:
-    the epoch under way is abandoned, the finished ones are kept."""
+    """Stop training once the search's --time-budget has run out (`deadline`: its strategies.policies.Deadline), at
+    the next batch: the epoch under way is abandoned, the finished ones are kept."""
 
-    def __init__(self, deadline: float) -> None:
+    def __init__(self, deadline: Any) -> None:
         super().__init__()
         self.deadline = deadline
 
     def __deepcopy__(self, memo: dict) -> StopAtDeadline:
-        return StopAtDeadline(self.deadline)
+        return StopAtDeadline(self.deadline)  # keras-tuner copies callbacks; the deadline is shared, not copied
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._check()
@@ -67,18 +66,14 @@ class StopAtDeadline(keras.callbacks.Callback):
         self._check()
 
     def _check(self) -> None:
-        if time.time() >= self.deadline:
+        if self.deadline.passed():
             raise BudgetReached(getattr(self.model, "history", None), self.params.get("epochs"))
-
 
 
 def finished_epochs(history: Any) -> int:
     """The epochs a fit finished, counted from the first (a Hyperband fit may start at `initial_epoch`)."""
     epochs = getattr(history, "epoch", None) or []
     return int(epochs[-1]) + 1 if epochs else 0
-
-
-
 
 
 class TrialTakenBack(Exception):

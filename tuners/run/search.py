@@ -115,6 +115,8 @@ class Search:
         self.worker = worker
         self.in_process = False  # set by `run`: trials are trained in this process, not by workers
         self.tracking = mlflow_runs.SearchTracking(config.project_dir, self.experiment.run, worker=worker)
+        # --max-params: each configuration's model counted once, for the first lines and the oracle alike
+        self.size_limit = ModelSizeLimit(self.options.get("max_params"), self.count_params)
         self.oracle: Any = None
         self.manifest: dict[str, Any] = {}
         self._lock = ProjectLock(config.project_dir)
@@ -133,10 +135,10 @@ class Search:
     def oversized_defaults(self) -> int | None:
         """The parameters of the defaults' model when they exceed --max-params (so a new search draws its first
         trial instead of trying them), else None."""
-        limit, defaults = self.options.get("max_params"), self.defaults
+        limit, defaults = self.size_limit.max_params, self.defaults
         if limit is None or defaults is None or self.resumed:
             return None
-        params = self.count_params(defaults)
+        params = self.size_limit.params(defaults)
         return params if params > limit else None
 
     @property
@@ -150,7 +152,7 @@ class Search:
         policies = Policies(
             deadline=self.deadline,
             first=FirstConfigurations(self.enqueued, self.defaults),
-            size_limit=ModelSizeLimit(self.options.get("max_params"), self.count_params),
+            size_limit=self.size_limit,
             pruner=make_pruner(prune_rule(self.experiment)),
         )
         settings = TrialSettings(seed=self.experiment.seed, prune=prune_rule(self.experiment), folds=self.split.folds,
@@ -163,7 +165,6 @@ class Search:
     def _recorded_deadline(self) -> float | None:
         """The deadline of the chief's current run, as its manifest records it (a worker's)."""
         return (read_manifest(self.project_dir) or {}).get("run", {}).get("deadline")
-
 
     def count_params(self, values: dict[str, Any]) -> int:
         """The parameters of the model a configuration builds (its preprocessing included, as exported)."""
@@ -334,9 +335,10 @@ class Search:
     def _summary(self, wall_time: float) -> SearchSummary:
         oracle = self.oracle
         trials = [self.result(oracle.trials[i]) for i in oracle.end_order if i in oracle.trials]
+        records = {trial.trial_id: trial for trial in trials}  # each read once from its folder
         statuses = [trial.status for trial in trials]
         ranked = sum(status.ranked for status in statuses)
-        best = [self.result(t) for t in oracle.get_best_trials(TOP_TRIALS)]
+        best = [records.get(t.trial_id) or self.result(t) for t in oracle.get_best_trials(TOP_TRIALS)]
         experiment = self.experiment.to_manifest()
         return SearchSummary(
             project_dir=str(self.project_dir),

@@ -45,7 +45,6 @@ class TrialPruned(Exception):
     """The oracle pruned the trial: the fits it had still to run (other folds or executions) are skipped."""
 
 
-
 class TrialRunner:
     """How a kerastune trial trains (a mixin before keras-tuner's tuner):
 
@@ -117,7 +116,7 @@ class TrialRunner:
         if self.watchdog is not None:
             callbacks.append(StopWhenTakenBack(self.watchdog))
         if self.settings.deadline.at is not None:
-            callbacks.append(StopAtDeadline(self.settings.deadline.at))
+            callbacks.append(StopAtDeadline(self.settings.deadline))
         kwargs["callbacks"] = callbacks
         try:
             with tensorflow_state.forget_custom_gradients():  # or memory grows with every trial

@@ -13,6 +13,7 @@ No keras-tuner here: each policy is plain Python, tested alone (tests/test_polic
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -68,7 +69,8 @@ class FirstConfigurations:
 
 class ModelSizeLimit:
     """--max-params: a configuration whose model has more parameters (`count_params(values)`) is refused before it
-    trains, and recorded in `oversized`; each configuration is counted once (`key`: its hash)."""
+    trains, and recorded in `oversized`; each configuration is counted once (`key`: a hash of its values, by default
+    their JSON)."""
 
     def __init__(self, max_params: int | None = None, count_params: Callable[[Values], int] | None = None) -> None:
         self.max_params = max_params
@@ -76,25 +78,27 @@ class ModelSizeLimit:
         self.oversized: list[dict[str, Any]] = []  # {"values": ..., "params": ...} of the configurations refused
         self._counted: dict[str, int] = {}
 
-    def allows(self, values: Values, key: str) -> bool:
-        """Whether the configuration's model is within the limit; one that is not is recorded in `oversized`. A
-        configuration whose model cannot be built (user code) is allowed: its trial fails with the reason."""
-        if self.max_params is None or self.count_params is None:
-            return True
+    def params(self, values: Values, key: str | None = None) -> int:
+        """The parameters of the configuration's model, counted once; 0 for a model that cannot be built (the user's
+        build code: its trial fails, as any failed build does)."""
+        key = key if key is not None else json.dumps(values, sort_keys=True, default=str)
         if key not in self._counted:
             try:
                 self._counted[key] = int(self.count_params(values))
-            except Exception:  # the user's build code: its trial fails, as any failed build does
+            except Exception:
                 self._counted[key] = 0
-        params = self._counted[key]
+        return self._counted[key]
+
+    def allows(self, values: Values, key: str | None = None) -> bool:
+        """Whether the configuration's model is within the limit; one that is not is recorded in `oversized`. A
+        configuration whose model cannot be built is allowed: its trial fails with the reason."""
+        if self.max_params is None or self.count_params is None:
+            return True
+        params = self.params(values, key)
         if params <= self.max_params:
             return True
         self.oversized.append({"values": dict(values), "params": params})
         return False
-
-    def refused(self, values: Values) -> bool:
-        """Whether this configuration was refused as too big."""
-        return any(entry["values"] == values for entry in self.oversized)
 
 
 @dataclass

@@ -31,7 +31,6 @@ class WorkersFailedError(RuntimeError):
     """Every worker stopped before the search was done."""
 
 
-
 def run_chief(
     search: Search,
     host: str,

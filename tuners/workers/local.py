@@ -131,7 +131,6 @@ def die_with_parent() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-
 def worker_environment(index: int, workers: int, gpus: list[str]) -> dict[str, str]:
     """The environment a local worker (index 0..workers-1) adds to this one: its share of the CPU threads and, with
     GPUs, one GPU of its own (shared round-robin when there are more workers than GPUs), whose memory TensorFlow
@@ -142,7 +141,6 @@ def worker_environment(index: int, workers: int, gpus: list[str]) -> dict[str, s
         environment["CUDA_VISIBLE_DEVICES"] = gpus[index % len(gpus)]
         environment["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
     return environment
-
 
 
 class PrestartedWorkers:

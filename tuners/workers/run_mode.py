@@ -115,7 +115,6 @@ def threads_per_worker(workers: int) -> int:
     return max(1, usable_cores() // workers)
 
 
-
 def parse_address(text: str) -> tuple[str, int]:
     """HOST:PORT of the oracle service."""
     host, _, port = text.rpartition(":")
