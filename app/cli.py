@@ -380,6 +380,8 @@ def _run_search(config: Any, mode: Any, values: dict[str, Any], warm: Any) -> No
     search = Search(config, dataset, worker=worker)
     say = (lambda message: None) if quiet else output.say
     say(f"Data: {dataset.summary()}")
+    if dataset.columns is not None:
+        say(f"Columns: {output.columns_line(dataset.columns)}")
     say(output.task_line(search))
     say(output.scoring(search))
     objective = search.options["objective"].partition(":")[0]
@@ -430,6 +432,7 @@ def _load_data(source: str | None, values: dict[str, Any], recorded: dict[str, A
     from kerastune.tuners.options import ConfigError, parse_split
 
     target, task = values.get("target"), values.get("task")
+    columns = {name: tuple(values.get(name) or ()) for name in ("ignore", "categorical", "numeric")}
     task = task.value if task is not None else None
     test_split = parse_split(values["test_split"]) if values.get("test_split") is not None else None
     if recorded is not None and test_split is not None:
@@ -440,8 +443,13 @@ def _load_data(source: str | None, values: dict[str, Any], recorded: dict[str, A
             if given is not None and was is not None and given != was:
                 raise ConfigError(f"the project was searched with {flag} {was}: leave {flag} out to resume it, or "
                                   "use --overwrite / --name to start another search")
+    if recorded is not None and any(columns.values()):
+        flags = ", ".join(f"--{name}" for name, given in columns.items() if given)
+        raise ConfigError(f"the project uses its columns as it recorded when it started: leave {flags} out to "
+                          "resume it, or use --overwrite / --name to start another search")
+    if source is None and recorded is not None:
         return data.load_recorded(recorded)
-    return data.load(source, target=target, task=task, test_split=test_split, seed=seed, like=recorded)
+    return data.load(source, target=target, task=task, test_split=test_split, seed=seed, like=recorded, **columns)
 
 
 def main() -> None:

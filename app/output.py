@@ -100,6 +100,9 @@ def task_line(search: Any) -> str:
     spec = DataSpec.from_dict(dict(search.experiment.data["spec"]))
     if spec.kind == "images":
         prepare = f"pixels 0-{spec.pixel_maximum} scaled to [0, 1]" if spec.pixel_maximum else "pixels as they are"
+    elif spec.kind == "table":
+        prepare = ("numbers standardized, a missing one filled with the mean; categories one-hot (embedded when they "
+                   f"have many values), with a slot for a missing or unseen value: {spec.size} numbers per row")
     else:
         prepare = f"each of the {spec.size} columns standardized (statistics of the rows models fit on)"
     if spec.task == "classification":
@@ -107,6 +110,13 @@ def task_line(search: Any) -> str:
     else:
         task = f"regression of {plural(spec.num_outputs, 'target')}"
     return f"Task: {task}; inside each model: {prepare}."
+
+
+def columns_line(plan: Any) -> str:
+    """How a table's columns are used, by group (`4 numeric (...), 2 categorical (...), left out: ...`)."""
+    from kerastune.data import describe_plan
+
+    return describe_plan(plan)
 
 
 def pinned(options: dict[str, Any]) -> str:

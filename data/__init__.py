@@ -10,26 +10,33 @@ Loading and checking data is kept apart from tuning (`tuners`) and from search s
 
 from __future__ import annotations
 
-from kerastune.data.dataset import CLASSIFICATION, IMAGES, REGRESSION, TASKS, DataError, Dataset, fingerprint
+from kerastune.data.columns import ColumnPlan, describe_plan
+from kerastune.data.dataset import CLASSIFICATION, IMAGES, REGRESSION, TABLE, TASKS, DataError, Dataset, fingerprint
 from kerastune.data.loading import from_arrays, load, load_recorded, sample_path
 from kerastune.data.spec import MNIST_SPEC, DataSpec, spec_of
 from kerastune.data.splits import holdout_indices, validation_indices
+from kerastune.data.table import Table, model_input
 from kerastune.data.tasks import score_predictions
 
 __all__ = [
     "CLASSIFICATION",
+    "ColumnPlan",
     "IMAGES",
     "MNIST_SPEC",
     "REGRESSION",
+    "TABLE",
     "TASKS",
+    "Table",
     "DataError",
     "DataSpec",
+    "describe_plan",
     "Dataset",
     "fingerprint",
     "from_arrays",
     "holdout_indices",
     "load",
     "load_recorded",
+    "model_input",
     "sample_path",
     "score_predictions",
     "spec_of",

@@ -13,6 +13,7 @@ REGRESSION = "regression"
 TASKS = (CLASSIFICATION, REGRESSION)
 IMAGES = "images"
 FEATURES = "features"
+TABLE = "table"
 
 
 class DataError(ValueError):
@@ -24,16 +25,18 @@ class Dataset:
     """Arrays in the Keras layout (x as the user holds them; y as class indices 0..K-1, or float targets) plus
     their task and origin."""
 
-    x_train: np.ndarray = field(repr=False)  # (n, ...) any numeric dtype: images (n, h, w[, c]) or rows (n, d)
+    # (n, ...) any numeric dtype: images (n, h, w[, c]) or rows (n, d); or a table's columns (data.table.Table)
+    x_train: Any = field(repr=False)
     y_train: np.ndarray = field(repr=False)  # classification: int64 (n,) class indices; regression: float32 (n[, k])
-    x_test: np.ndarray = field(repr=False)
+    x_test: Any = field(repr=False)
     y_test: np.ndarray = field(repr=False)
     task: str  # "classification" or "regression"
-    source: str  # "npz", "idx", "csv", "images", "keras", "sample" or "arrays"
+    source: str  # "npz", "idx", "csv", "parquet", "images", "keras", "sample" or "arrays"
     location: str  # the path read, "keras.datasets.NAME", the bundled sample's path, or "arrays"
     classes: tuple[Any, ...] | None = None  # the label of each class index, in the order of the model's outputs
-    target: str | None = None  # the CSV column that holds the target
-    columns: tuple[str, ...] | None = None  # the CSV's feature columns, in the order of x's
+    target: str | None = None  # the table column that holds the target
+    columns: tuple[Any, ...] | None = None  # a table: how each column is used (data.columns.ColumnPlan)
+    dropped: int = 0  # a table: the rows left out because their target cell is empty
     name: str = ""  # what to call the data in a sentence, e.g. "MNIST"
     note: str = ""  # e.g. why the bundled sample was used
     # which rows of the source are the test set, when the source had none and kerastune held them out
@@ -49,7 +52,10 @@ class Dataset:
 
     @property
     def kind(self) -> str:
-        """"images" for examples of two or more axes (h, w[, c]), else "features" (one row of numbers each)."""
+        """"table" for a table's columns, "images" for examples of two or more axes (h, w[, c]), else "features"
+        (one row of numbers each)."""
+        if not isinstance(self.x_train, np.ndarray):
+            return TABLE
         return IMAGES if self.x_train.ndim >= 3 else FEATURES
 
     @property
@@ -65,9 +71,10 @@ class Dataset:
             "task": self.task,
             "classes": _json_safe(self.classes),
             "target": self.target,
-            "columns": list(self.columns) if self.columns is not None else None,
+            "columns": [column.to_dict() for column in self.columns] if self.columns is not None else None,
+            "dropped": self.dropped,
             "shape": [int(d) for d in self.x_train.shape[1:]],
-            "dtype": self.x_train.dtype.name,
+            "dtype": "mixed" if self.kind == TABLE else self.x_train.dtype.name,
             "train": int(len(self.y_train)),
             "test": int(len(self.y_test)),
             "held_out_test": self.test_rows is not None,
@@ -88,9 +95,14 @@ class Dataset:
         """One human-readable line: how many examples of what, where from, and the task."""
         shape = "x".join(str(d) for d in self.x_train.shape[1:])
         what = f"images of {shape}" if self.kind == IMAGES else f"rows of {shape} columns"
+        if self.kind == TABLE:
+            used = sum(column.kind != "left out" for column in self.columns or ())
+            what = f"rows ({used} of {len(self.columns or ())} columns used)"
         counts = f"{len(self.y_train):,} training and {len(self.y_test):,} test {what}"
         if self.test_rows is not None:
             counts += " (the test rows held out by kerastune)"
+        if self.dropped:
+            counts += f"; {self.dropped:,} row{'s' if self.dropped != 1 else ''} without a target left out"
         if self.task == CLASSIFICATION:
             task = f"classification into {self.num_classes} classes"
         else:
@@ -106,6 +118,14 @@ def fingerprint(*arrays: np.ndarray) -> str:
     """The first 16 hex digits of a SHA-256 over the arrays' dtypes, shapes and bytes."""
     digest = hashlib.sha256()
     for array in arrays:
+        if hasattr(array, "columns") and not isinstance(array, np.ndarray):  # a table: each column by name
+            for name, values in array.columns.items():
+                digest.update(name.encode())
+                if values.dtype == object:
+                    digest.update("\x00".join(values).encode())
+                else:
+                    digest.update(fingerprint(values).encode())
+            continue
         array = np.ascontiguousarray(array)
         digest.update(f"{array.dtype.str}{array.shape}".encode())
         digest.update(array.data)

@@ -11,8 +11,10 @@ from typing import Any
 import numpy as np
 
 from kerastune.data import sources
+from kerastune.data.columns import ColumnPlan, plan_columns, table_of
 from kerastune.data.dataset import CLASSIFICATION, DataError, Dataset
 from kerastune.data.splits import holdout_indices
+from kerastune.data.table_files import is_table_file
 from kerastune.data.tasks import detect_task, encode_labels, regression_targets
 
 DEFAULT_NAMED = "mnist"
@@ -30,13 +32,19 @@ def load(
     task: str | None = None,
     test_split: int | float | None = None,
     seed: int = 0,
+    ignore: tuple[str, ...] = (),
+    categorical: tuple[str, ...] = (),
+    numeric: tuple[str, ...] = (),
     like: dict[str, Any] | None = None,
 ) -> Dataset:
-    """Load `source`: a Keras-layout .npz, a CSV file, a folder of IDX files or of images per class, or a
-    dataset name (mnist, fashion-mnist, cifar10). None is MNIST: Keras's copy, or the bundled sample offline.
+    """Load `source`: a Keras-layout .npz, a table (CSV, TSV or Parquet), a folder of IDX files or of images per
+    class, or a dataset name (mnist, fashion-mnist, cifar10). None is MNIST: Keras's copy, or the bundled sample
+    offline.
 
-    `target` names a CSV's target column (default: the last); `task` overrides the detected task; `test_split`
-    (a count or a fraction) is the test set held out of data that has none, seeded by `seed`.
+    `target` names a table's target column (default: the last); `task` overrides the detected task; `test_split`
+    (a count or a fraction) is the test set held out of data that has none, seeded by `seed`. A table's columns
+    named in `ignore`, `categorical` or `numeric` are left out, or used as categories or numbers, whatever they
+    look like.
     `like`: the data a project recorded (`Dataset.record()`), whose target, task, classes and held-out test
     rows are used unless given (for another copy of a search's data).
     Raises DataError, with one line saying what is wrong, for anything that cannot be used.
@@ -44,9 +52,14 @@ def load(
     like = like or {}
     target = target if target is not None else like.get("target")
     raw = _read(source, target)
-    if target is not None and raw.source != "csv":
-        raise DataError(f"--target {target} is for CSV files; {raw.location} is not one")
-    return _dataset(raw, task=task or like.get("task"), test_split=test_split, seed=seed, **_recorded_rows(like))
+    if raw.target is None:
+        for flag, given in (("--target", target), ("--ignore", ignore), ("--categorical", categorical),
+                            ("--numeric", numeric)):
+            if given:
+                raise DataError(f"{flag} is for tables (CSV or Parquet); {raw.location} is not one")
+    overrides = {"ignore": tuple(ignore), "categorical": tuple(categorical), "numeric": tuple(numeric)}
+    return _dataset(raw, task=task or like.get("task"), test_split=test_split, seed=seed, overrides=overrides,
+                    **_recorded_rows(like))
 
 
 def from_arrays(
@@ -107,6 +120,9 @@ def _recorded_rows(info: dict[str, Any]) -> dict[str, Any]:
     return {
         "classes": tuple(info["classes"]) if info.get("classes") is not None else None,
         "test_rows": np.asarray(rows, dtype=np.int64) if rows is not None else None,
+        "plan": tuple(ColumnPlan.from_dict(column) for column in info["columns"])
+        if isinstance(info.get("columns"), list) and info["columns"] and isinstance(info["columns"][0], dict)
+        else None,
     }
 
 
@@ -124,8 +140,8 @@ def _read(source: str | os.PathLike | None, target: str | None) -> sources.Raw:
             f"{path}: no such file or folder; give a .npz or .csv file, a folder of IDX files or of images (one "
             f"subfolder per class), or one of {', '.join(sources.NAMED)}"
         )
-    if path.suffix.lower() in (".csv", ".txt", ".tsv"):
-        return sources.read_csv(path, target)
+    if is_table_file(path):
+        return sources.read_table(path, target)
     return sources.read_npz(path)
 
 
@@ -148,10 +164,14 @@ def _dataset(
     seed: int = 0,
     classes: tuple[Any, ...] | None = None,
     test_rows: np.ndarray | None = None,
+    plan: tuple[ColumnPlan, ...] | None = None,
+    overrides: dict[str, tuple[str, ...]] | None = None,
 ) -> Dataset:
-    """Check raw arrays, find their task, encode their labels, and hold out the test rows if they have none."""
+    """Check raw arrays, find their task, encode their labels, and hold out the test rows if they have none.
+    A table's columns are typed on its training rows (`plan_columns`), unless the project recorded their `plan`."""
     where = {key: f"{raw.location}: {raw.names.get(key, key)}" for key in sources.NPZ_KEYS}
-    x_train = _features(raw.x_train, where["x_train"])
+    table = raw.target is not None
+    x_train = raw.x_train if table else _features(raw.x_train, where["x_train"])
     y_train = np.asarray(raw.y_train)
     _same_length(x_train, y_train, where["x_train"], raw.names.get("y_train", "y_train"))
     has_test = raw.x_test is not None
@@ -183,12 +203,20 @@ def _dataset(
         if len(test_rows) and (test_rows.max() >= len(y_train) or test_rows.min() < 0):
             raise DataError(f"{raw.location} has fewer rows than the project's recorded test rows: it has changed")
         kept = np.setdiff1d(np.arange(len(y_train)), test_rows)
-        x_train, y_train, x_test, y_test = x_train[kept], y_train[kept], x_train[test_rows], y_train[test_rows]
+        if table:
+            x_train, x_test = x_train.iloc[kept], x_train.iloc[test_rows]
+        else:
+            x_train, x_test = x_train[kept], x_train[test_rows]
+        y_train, y_test = y_train[kept], y_train[test_rows]
     else:
         test_rows = None
+    if table:
+        if plan is None:
+            plan = plan_columns(x_train, raw.target, where=f"{raw.location}: ", **(overrides or {}))
+        x_train, x_test = table_of(x_train, plan, f"{raw.location}: "), table_of(x_test, plan, f"{raw.location}: ")
     return Dataset(x_train, y_train, x_test, y_test, task=task, source=raw.source, location=raw.location,
-                   classes=classes, target=raw.target, columns=raw.columns, name=raw.name, note=raw.note,
-                   test_rows=test_rows)
+                   classes=classes, target=raw.target, columns=plan, dropped=raw.dropped, name=raw.name,
+                   note=raw.note, test_rows=test_rows)
 
 
 def _features(x: Any, where: str) -> np.ndarray:

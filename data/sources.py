@@ -5,7 +5,7 @@ and makes the Dataset."""
 from __future__ import annotations
 
 import contextlib
-import csv
+import difflib
 import gzip
 import socket
 import sys
@@ -53,7 +53,7 @@ class Raw:
     name: str = ""
     note: str = ""
     target: str | None = None
-    columns: tuple[str, ...] | None = None
+    dropped: int = 0  # a table's rows left out because their target is empty
     names: dict[str, str] = field(default_factory=dict)  # what to call each array in messages (IDX: file names)
 
 
@@ -124,50 +124,35 @@ def is_idx_dir(directory: Path) -> bool:
     return any((directory / name).is_file() or (directory / f"{name}.gz").is_file() for name in IDX_FILES.values())
 
 
-def read_csv(path: Path, target: str | None) -> Raw:
-    """A CSV with a header row: the `target` column (the last one by default) and the numeric feature columns."""
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle, delimiter="\t" if path.suffix.lower() == ".tsv" else ","))
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise DataError(f"{path}: cannot read as CSV ({one_line(error)})") from None
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
-    if len(rows) < 2:
-        raise DataError(f"{path}: needs a header row and at least one row of data")
-    header = [name.strip() for name in rows[0]]
-    for number, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise DataError(f"{path}: row {number} has {len(row)} cells but the header has {len(header)}; "
-                            "every row needs one cell per column")
-    if len(header) < 2:
-        raise DataError(f"{path}: has only the column {header[0]!r}; it needs feature columns and a target column")
+def read_table(path: Path, target: str | None) -> Raw:
+    """A table (CSV or Parquet, with a header): its `target` column (the last one by default) and the other columns
+    as a DataFrame, to be typed by `data.columns`. Rows whose target cell is empty are left out and counted."""
+    from kerastune.data.table_files import PARQUET_SUFFIXES, read_frame
+
+    frame = read_frame(path)
+    header = list(frame.columns)
     if target is None:
         target = header[-1]
     if target not in header:
-        raise DataError(f"{path}: no column {target!r} for --target (columns: {', '.join(header)})")
-    columns = list(zip(*rows[1:], strict=True))
-    at = header.index(target)
-    features, text = [], []
-    for index, name in enumerate(header):
-        if index == at:
-            continue
-        values = _numbers(columns[index])
-        if values is None:
-            text.append(name)
-        else:
-            features.append(values)
-    if text:
-        raise DataError(
-            f"{path}: column(s) {', '.join(repr(name) for name in text)} hold text or empty cells, not numbers: "
-            "encode them as numbers (one column per category, 0/1) or drop them"
-        )
-    labels = [cell.strip() for cell in columns[at]]
-    numbers = _numbers(columns[at])
-    _check_target_cells(path, target, labels, numbers)
-    y = numbers if numbers is not None else np.array(labels)
-    x = np.stack(features, axis=1).astype(np.float32)
-    names = tuple(name for index, name in enumerate(header) if index != at)
-    return Raw(x_train=x, y_train=y, source="csv", location=str(path.resolve()), target=target, columns=names,
+        near = difflib.get_close_matches(target, header, n=1)
+        hint = f"did you mean {near[0]!r}?" if near else f"columns: {', '.join(header[:12])}"
+        raise DataError(f"{path}: no column {target!r} for --target; {hint}")
+    cells = frame[target]
+    if not _is_numeric(cells):
+        cells = cells.astype("string").str.strip().replace("", None)
+    empty = cells.isna().to_numpy()
+    if empty.all():
+        raise DataError(f"{path}: the target column {target!r} is empty; choose another with --target")
+    if empty.any():
+        frame, cells = frame[~empty], cells[~empty]
+    if not _is_numeric(cells):
+        _check_text_target(path, target, cells)
+        y = cells.to_numpy(dtype=str)
+    else:
+        y = cells.to_numpy()
+    source = "parquet" if path.suffix.lower() in PARQUET_SUFFIXES else "csv"
+    return Raw(x_train=frame.drop(columns=[target]).reset_index(drop=True), y_train=y, source=source,
+               location=str(path.resolve()), target=target, dropped=int(empty.sum()),
                names={"x_train": "the feature columns", "y_train": f"the target column {target!r}"})
 
 
@@ -286,33 +271,21 @@ def _head(path: Path) -> bytes:
         raise DataError(f"{path}: cannot read the file ({one_line(error)})") from None
 
 
-def _check_target_cells(path: Path, target: str, labels: list[str], numbers: np.ndarray | None) -> None:
-    """Refuse a target column with an empty cell, or one that mixes numbers with a few words such as `n/a`."""
-    for row, label in enumerate(labels, start=2):
-        if not label:
-            raise DataError(f"{path}: row {row} has no value in the target column {target!r}; fill it or drop the row")
-    if numbers is None:
-        parsed = sum(_is_number(label) for label in labels)
-        if parsed >= len(labels) / 2:
-            row, label = next((row, label) for row, label in enumerate(labels, start=2) if not _is_number(label))
-            raise DataError(f"{path}: the target column {target!r} holds numbers, but row {row} has {label!r}; "
-                            "fix or drop that row")
+def _is_numeric(cells: Any) -> bool:
+    import pandas as pd
+
+    return pd.api.types.is_numeric_dtype(cells) or pd.api.types.is_bool_dtype(cells)
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+def _check_text_target(path: Path, target: str, cells: Any) -> None:
+    """Refuse a target of numbers with a few words among them (`n/a` aside, which pandas reads as missing)."""
+    import pandas as pd
 
-
-def _numbers(cells: tuple[str, ...]) -> np.ndarray | None:
-    """A column's cells as float64, or None when one is not a number (text, or empty)."""
-    try:
-        return np.array([float(cell) for cell in cells], dtype=np.float64)
-    except ValueError:
-        return None
+    numbers = pd.to_numeric(cells, errors="coerce")
+    if numbers.notna().mean() >= 0.5:
+        row = numbers.isna().to_numpy().argmax()
+        raise DataError(f"{path}: the target column {target!r} holds numbers, but row {cells.index[row] + 2} has "
+                        f"{cells.iloc[row]!r}; fix or drop that row")
 
 
 def _read_idx(path: Path, magic: int) -> np.ndarray:

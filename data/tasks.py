@@ -10,6 +10,10 @@ from kerastune.data.dataset import CLASSIFICATION, REGRESSION, TASKS, DataError
 
 # A target of whole numbers with more distinct values than this may be a quantity: kerastune asks which task it is
 MAX_GUESSED_CLASSES = 100
+# ...and so does one with more than this many values that are also more than MAX_CLASS_SHARE of its rows
+# (a quantity such as a mass in grams, not classes with examples enough to learn each)
+FEW_CLASSES = 20
+MAX_CLASS_SHARE = 0.05
 # More classes than this is not a classification kerastune's spaces are made for
 MAX_CLASSES = 1000
 
@@ -33,7 +37,7 @@ def detect_task(y: np.ndarray, task: str | None, where: str) -> str:
         if not np.all(values == np.round(values)):
             return REGRESSION
     distinct = len(np.unique(values))
-    if distinct > MAX_GUESSED_CLASSES:
+    if distinct > MAX_GUESSED_CLASSES or (distinct > FEW_CLASSES and distinct > MAX_CLASS_SHARE * len(values)):
         raise DataError(
             f"{where} has {distinct:,} distinct whole-number values: say what they are with --task regression "
             "(a quantity) or --task classification (categories)"

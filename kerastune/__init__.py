@@ -30,12 +30,16 @@ def load_data(
     task: str | None = None,
     test_split: int | float | None = None,
     seed: int = 0,
+    ignore: tuple[str, ...] = (),
+    categorical: tuple[str, ...] = (),
+    numeric: tuple[str, ...] = (),
 ) -> Any:
     """Load and check data: a `--data` source (a path or a dataset name; None for MNIST), numpy arrays
     `load_data(x_train, y_train, x_test=..., y_test=...)`, or a `tf.data.Dataset` of (x, y) pairs.
 
-    `target`: a CSV's target column; `task`: "classification" or "regression" instead of the detected one;
-    `test_split`: the test set to hold out of data that has none (a count or a fraction), seeded by `seed`.
+    `target`: a table's target column; `task`: "classification" or "regression" instead of the detected one;
+    `test_split`: the test set to hold out of data that has none (a count or a fraction), seeded by `seed`;
+    `ignore`, `categorical`, `numeric`: a table's columns to leave out, or to use as categories or numbers.
     Returns a `kerastune.data.Dataset`.
     """
     from kerastune import data
@@ -43,7 +47,8 @@ def load_data(
     if source is None or isinstance(source, (str, os.PathLike)):
         if y is not None or x_test is not None:
             raise data.DataError("labels and test arrays go with arrays, not with a file or dataset name")
-        return data.load(source, target=target, task=task, test_split=test_split, seed=seed)
+        return data.load(source, target=target, task=task, test_split=test_split, seed=seed,
+                         ignore=tuple(ignore), categorical=tuple(categorical), numeric=tuple(numeric))
     return data.from_arrays(source, y, x_test, y_test, task=task, test_split=test_split, seed=seed)
 
 
@@ -80,7 +85,8 @@ def search(
 
     for key in options:
         if key not in OPTION or key in COMMAND_LINE_ONLY:
-            where = "load_data" if key in ("target", "task", "test_split") else "the command line"
+            where = "load_data" if key in ("target", "task", "test_split", "ignore", "categorical",
+                                            "numeric") else "the command line"
             raise ConfigError(f"search() takes no option {key!r}" + (f": it is for {where}" if key in OPTION else
                               "; see `kerastune random --help` for the options, by their Python names"))
     OPTION["workers"].check(workers)

@@ -212,16 +212,18 @@ def load_study(project: Path):
 def test_optuna_dashboard_shows_the_study(finished: Path, tmp_path: Path, page) -> None:
     project = tmp_path / "run"
     shutil.copytree(finished, project)
+    best = max(trial_files(project).values(), key=lambda file: file["score"])
     dashboard = Dashboard(project, "--optuna")
     try:
         page.goto(dashboard.url)
         page.wait_for_selector("text=Best Trial", timeout=60_000)
         page.wait_for_selector("text=Hyperparameter Importance", timeout=60_000)
+        # the headings come first; the trials once the page has fetched them (slower on a busy machine)
+        page.wait_for_function(f"document.body.innerText.includes({str(best['score'])[:6]!r})", timeout=60_000)
         body = page.inner_text("body")
         screenshot(page, "optuna-dashboard.png")
     finally:
         dashboard.stop()
-    best = max(trial_files(project).values(), key=lambda file: file["score"])
     assert "run" in body and str(best["score"])[:6] in body, body[:2000]
     study = load_study(project)
     assert len(study.trials) == TRIALS and study.best_value == best["score"]

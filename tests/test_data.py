@@ -182,12 +182,12 @@ def test_csv_classification_with_text_labels(tmp_path):
     loaded = data.load(write_csv(tmp_path / "iris.csv", header, rows))
     assert loaded.source == "csv" and loaded.target == "species" and loaded.task == "classification"
     assert loaded.classes == ("setosa", "versicolor", "virginica")
-    assert loaded.columns == tuple(header[:4]) and loaded.x_train.shape[1:] == (4,)
-    assert loaded.x_train.dtype == np.float32
+    assert [column.name for column in loaded.columns] == header[:4] and loaded.x_train.shape[1:] == (4,)
+    assert {values.dtype for values in loaded.x_train.columns.values()} == {np.dtype(np.float32)}
     assert len(loaded.y_test) == 18 and np.bincount(loaded.y_test).tolist() == [6, 6, 6]
     assert "target column 'species'" in loaded.summary()
     spec = data.spec_of(loaded)
-    assert spec.kind == "features" and len(spec.feature_mean) == 4
+    assert spec.kind == "table" and [column["kind"] for column in spec.columns] == ["numeric"] * 4
 
 
 def test_csv_regression_and_target_column(tmp_path):
@@ -199,7 +199,8 @@ def test_csv_regression_and_target_column(tmp_path):
 
     loaded = data.load(path, target="price")
 
-    assert loaded.task == "regression" and loaded.classes is None and loaded.columns == ("a", "b", "c")
+    assert loaded.task == "regression" and loaded.classes is None
+    assert [column.name for column in loaded.columns] == ["a", "b", "c"]
     assert loaded.y_train.dtype == np.float32 and loaded.y_train.ndim == 1
     assert "regression" in loaded.summary()
     spec = data.spec_of(loaded)
@@ -208,16 +209,57 @@ def test_csv_regression_and_target_column(tmp_path):
         data.load(path, target="price", task="classification")
 
 
-def test_tsv_and_constant_columns(tmp_path):
-    """A .tsv is read with tabs; a column constant on the training rows is left unscaled (variance 1), not
-    divided by zero."""
-    rows = "\n".join(f"{i}\t7\t{i % 2}" for i in range(40))
-    path = tmp_path / "t.tsv"
-    path.write_text("a\tconstant\ty\n" + rows + "\n")
+def test_a_table_as_spreadsheets_save_it(tmp_path):
+    """Semicolons (sniffed), a byte-order mark, Windows line ends, a quoted cell holding the delimiter, '?' among
+    numbers, empty cells, a row number and a constant column: read, typed and said column by column."""
+    rng = np.random.default_rng(0)
+    lines = ["row;size;colour;note;constant;label"]
+    for i in range(60):
+        size = "?" if i % 10 == 3 else f"{rng.normal(5, 2):.2f}"
+        colour = "" if i % 7 == 0 else ["red", "green", '"blue; dark"'][i % 3]
+        lines.append(f"{i + 1};{size};{colour};n{i % 4};7;{['yes', 'no'][i % 2]}")
+    path = tmp_path / "sheet.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
     loaded = data.load(path)
-    assert loaded.columns == ("a", "constant") and loaded.classes == (0, 1)
+    plan = {column.name: column for column in loaded.columns}
+    assert loaded.target == "label" and loaded.classes == ("no", "yes")
+    assert plan["row"].kind == "left out" and "identifier-like" in plan["row"].reason
+    assert plan["constant"].kind == "left out" and plan["constant"].reason == "constant: 7"
+    assert plan["size"].kind == "numeric" and plan["size"].markers == ("?",) and plan["size"].missing > 0
+    assert plan["colour"].kind == "categorical" and plan["colour"].distinct == 3 and plan["colour"].missing > 0
+    assert set(loaded.x_train.columns["colour"]) == {"", "red", "green", "blue; dark"}
+    assert np.isnan(loaded.x_train.columns["size"]).any()
+    text = data.describe_plan(loaded.columns)
+    assert text.startswith("1 numeric (1 with ") and "filled + indicator), 2 categorical (3 and 4 values)" in text
+    assert "left out: row (identifier-like" in text and "constant (constant: 7)" in text
+
+
+def test_a_real_table_with_gaps_dates_ids_and_free_text():
+    """Palmer penguins, raw (CC0, tests/data): text labels, categories, a date, an id, comments and NA cells."""
+    loaded = data.load(Path(__file__).parent / "data" / "penguins-raw.csv", target="Species")
+    plan = {column.name: column for column in loaded.columns}
+    assert loaded.num_classes == 3 and loaded.classes[0].startswith("Adelie")
+    assert {name for name, column in plan.items() if column.kind == "left out"} == {
+        "Region", "Stage", "Individual ID", "Comments"}
+    assert "identifier-like" in plan["Individual ID"].reason and "free text" in plan["Comments"].reason
+    assert plan["Date Egg"].kind == "date" and plan["Date Egg"].inputs[0] == "Date Egg.year"
+    assert plan["Sex"].kind == "categorical" and plan["Sex"].missing > 0
+    assert plan["Delta 15 N (o/oo)"].inputs == ("Delta 15 N (o_oo)",)  # Keras refuses '/' in an input's name
     spec = data.spec_of(loaded)
-    assert spec.feature_variance[1] == 1.0 and spec.feature_variance[0] > 1
+    assert [column["name"] for column in spec.columns] == list(loaded.x_train.columns)
+    assert spec.input_shape[0] == sum(2 if c.get("indicator") else 1 for c in spec.inputs("numeric")) + sum(
+        len(c["vocabulary"]) + 1 for c in spec.inputs("categorical"))
+
+
+def test_column_overrides(tmp_path):
+    rows = "".join(f"{i % 3},{['a', 'b', '?'][i % 3] if i % 5 else 'x'},{i * 7 % 11},{i % 2}\n" for i in range(40))
+    path = tmp_path / "codes.csv"
+    path.write_text("code,letters,count,y\n" + rows)
+    loaded = data.load(path, numeric=("code",), categorical=("count",), ignore=("letters",))
+    plan = {column.name: column for column in loaded.columns}
+    assert (plan["code"].kind, plan["count"].kind, plan["letters"].kind) == ("numeric", "categorical", "left out")
+    assert plan["letters"].reason == "--ignore"
+    assert data.load(path).columns[0].kind == "categorical"  # 3 whole-number values: codes, unless told
 
 
 def test_arrays_need_their_labels():
@@ -411,18 +453,25 @@ BROKEN = {
     "IDX dir missing a file": (_idx(None), {}, "missing train-labels-idx1-ubyte"),
     "CSV target missing": (_csv("a,b,c\n1,2,3\n4,5,6\n"), {"target": "price"}, "no column 'price' for --target"),
     "CSV constant target": (_csv("a,b\n" + "1,5\n2,5\n" * 10), {}, "is constant"),
-    "CSV text column": (_csv("a,city,y\n" + "1,Paris,0\n2,Rome,1\n" * 10), {}, "column(s) 'city' hold text"),
-    "CSV empty cell": (_csv("a,b,y\n" + "1,,0\n2,3,1\n" * 10), {}, "column(s) 'b' hold text or empty cells"),
-    "CSV ragged row": (_csv("a,b,y\n1,2,0\n1,2\n"), {}, "row 3 has 2 cells but the header has 3"),
-    "CSV NaN": (_csv("a,b,y\n" + "1,nan,0\n2,3,1\n" * 10), {}, "NaN or infinite"),
+    "CSV ragged row": (_csv("a,b,y\n1,2,0\n1,2,3,4\n"), {}, "Expected 3 fields in line 3, saw 4"),
     "CSV header only": (_csv("a,b,y\n"), {}, "needs a header row and at least one row"),
-    "CSV empty target cell": (_csv("a,y\n" + "1,0\n2,1\n" * 5 + "3,\n"), {}, "row 12 has no value in the target"),
-    "CSV target n/a": (_csv("a,y\n" + "1,0.5\n2,1.5\n" * 5 + "3,n/a\n"), {}, "holds numbers, but row 12 has 'n/a'"),
+    "CSV empty target": (_csv("a,y\n" + "1,\n2,\n" * 5), {}, "the target column 'y' is empty"),
+    "CSV target abc": (_csv("a,y\n" + "1,0.5\n2,1.5\n" * 5 + "3,abc\n"), {}, "holds numbers, but row 12 has 'abc'"),
+    "table: no usable column": (_csv("id,y\n" + "7,0\n7,1\n" * 10), {}, "no usable feature column is left: id "
+                                "(constant: 7)"),
+    "--ignore the target": (_csv("a,b,y\n" + "1,2,0\n2,3,1\n" * 10), {"ignore": ("y",)}, "that is the target"),
+    "--ignore a typo": (_csv("age,b,y\n" + "1,2,0\n2,3,1\n" * 10), {"ignore": ("agee",)}, "did you mean 'age'"),
+    "--categorical of many values": (_csv("a,b,y\n" + "".join(f"{i},1,{i % 2}\n" for i in range(40))),
+                                     {"categorical": ("a",)}, "32 distinct values in 32 rows, more than half"),
+    "HTML named .csv": (_csv("<!DOCTYPE html><html><body>a,b</body></html>\n"), {}, "an HTML or XML page"),
+    "JSON named .csv": (_csv('[{"a": 1, "y": 2}]\n'), {}, "JSON, not a table"),
+    "binary named .csv": (lambda tmp: (tmp / "t.csv").write_bytes(b"\x00\x01\x02" * 50) and tmp / "t.csv", {},
+                          "a binary file, not a text table"),
     "quantity as classes": (_many_values_csv, {"task": "classification"}, "if it is a quantity, use --task regression"),
     "quantity, task unsaid": (_many_values_csv, {}, "--task regression (a quantity)"),
     "test split leaves too few": (_csv("a,y\n" + "1,0\n2,1\n" * 6), {"test_split": 5}, "leaves only 7 training"),
     "test split on data with a test set": (_npz(), {"test_split": 0.2}, "has its own test set"),
-    "target on a non-CSV": (_npz(), {"target": "y"}, "--target y is for CSV files"),
+    "target on a non-CSV": (_npz(), {"target": "y"}, "--target is for tables (CSV or Parquet)"),
     "image folder of one class": (_images({"cat": 4}), {}, "at least two classes; found 1 (cat)"),
     "unreadable image": (_images({"cat": 4, "dog": 4}, broken=True), {}, "broken.png: cannot read as an image"),
     "images of two sizes": (_images({"cat": 4, "dog": 4}, sizes=True), {}, "images differ in size"),
@@ -605,3 +654,34 @@ def test_dataset_repr_and_frozen():
     assert "x_train" not in repr(loaded)
     with pytest.raises(AttributeError):
         loaded.source = "keras"  # type: ignore[misc]
+
+
+def test_parquet_with_typed_columns(tmp_path):
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({
+        "when": pd.date_range("2024-01-01 08:00", periods=60, freq="37h"),
+        "size": rng.normal(size=60),
+        "kind": pd.Categorical(["a", "b", None] * 20),
+        "label": ["yes", "no"] * 30,
+    })
+    frame.to_parquet(tmp_path / "t.parquet")
+    loaded = data.load(tmp_path / "t.parquet")
+    plan = {column.name: column for column in loaded.columns}
+    assert loaded.source == "parquet" and loaded.classes == ("no", "yes")
+    assert plan["when"].kind == "date" and plan["when"].inputs[-1] == "when.hour"
+    assert plan["kind"].kind == "categorical" and plan["kind"].missing > 0
+
+
+@pytest.mark.timeout(120)
+def test_parquet_without_pyarrow_says_how_to_install(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "t.parquet").write_bytes(b"PAR1" + b"\x00" * 20)
+    code = ("import sys; sys.modules['pyarrow'] = None\n"
+            "from kerastune import data\n"
+            f"try:\n    data.load({str(tmp_path / 't.parquet')!r})\nexcept data.DataError as e:\n    print(e)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=100)
+    assert "reading Parquet needs pyarrow, which is not installed: pip install 'kerastune[parquet]'" in result.stdout

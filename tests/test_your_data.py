@@ -120,7 +120,7 @@ def test_search_evaluate_export_and_reload_on_your_data(case: str, tmp_path: Pat
         assert (project / "test_rows.npy").is_file() and manifest["summary"]["data"]["test_rows"]["count"] > 0
     dataset = data.load_recorded(recorded_data(project, manifest))
     model = keras.saving.load_model(project / "best_model.keras")
-    predictions = model.predict(dataset.x_test, verbose=0)
+    predictions = model.predict(data.model_input(dataset.x_test), verbose=0)  # a table: a dict of its columns
     if regression:
         assert report["task"] == "regression" and report["classes"] is None
         errors = predictions[:, 0] - dataset.y_test
@@ -131,3 +131,49 @@ def test_search_evaluate_export_and_reload_on_your_data(case: str, tmp_path: Pat
         assert accuracy == pytest.approx(report["test_accuracy"])
         assert f"Test accuracy {report['test_accuracy']:.4f}" in exported.stdout
         assert len(report["classes"]) == predictions.shape[1]
+
+
+REOPEN = """
+import sys, numpy as np, pandas as pd
+import keras
+import kerastune.layers  # registers FillMissing, which a table's model uses for its missing numbers
+model = keras.saving.load_model(sys.argv[1])
+rows = pd.read_csv(sys.argv[2]).iloc[:5]
+rows.loc[0, "Island"] = "Atlantis"  # a category never seen in training
+rows.loc[1, "Culmen Length (mm)"] = None  # a missing number
+columns = {"Date Egg.year": 2007.0, "Date Egg.month": 11.0, "Date Egg.day": 11.0, "Date Egg.weekday": 6.0}
+inputs = {}
+for name in model.input:
+    if name in columns:
+        inputs[name] = np.full(len(rows), columns[name], dtype="float32")
+    else:
+        column = rows[name.replace("_", "/") if name not in rows else name]
+        numbers = pd.api.types.is_numeric_dtype(column)
+        inputs[name] = column.to_numpy("float32") if numbers else column.fillna("").to_numpy(object)
+probabilities = model.predict(inputs, verbose=0)
+assert probabilities.shape == (5, 3) and np.isfinite(probabilities).all(), probabilities
+print("ok", probabilities.argmax(axis=1).tolist())
+"""
+
+
+@pytest.mark.timeout(300)
+def test_a_real_table_searched_exported_and_reopened_in_plain_keras(tmp_path):
+    """Palmer penguins as published (text labels, categories, NA cells, a date, an id, comments): the first lines
+    say how each column is used, --json records it, and the export predicts on raw rows in a fresh process."""
+    import subprocess
+    import sys
+
+    table = Path(__file__).parent / "data" / "penguins-raw.csv"
+    searched = run("random", "mlp", "--data", table, "--target", "Species", "--dir", tmp_path / "tuning", "--name",
+                   "p", "--max-trials", "1", "--epochs", "2", "--workers", "1", "--json", tmp_path / "s.json")
+    assert searched.exit_code == 0, searched.output
+    assert "Columns: 7 numeric (6 with " in searched.stdout
+    assert "left out: Region (constant: 'Anvers')" in searched.stdout
+    recorded = json.loads((tmp_path / "tuning" / "p" / "kerastune.json").read_text())["data"]["columns"]
+    assert {column["name"]: column["kind"] for column in recorded}["Date Egg"] == "date"
+    exported = run("export", tmp_path / "tuning" / "p", "--output", tmp_path / "penguins.keras")
+    assert exported.exit_code == 0, exported.output
+    reopened = subprocess.run([sys.executable, "-c", REOPEN, str(tmp_path / "penguins.keras"), str(table)],
+                              capture_output=True, text=True, timeout=240)
+    assert reopened.returncode == 0, reopened.stderr[-2000:]
+    assert reopened.stdout.startswith("ok")

@@ -180,13 +180,19 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     # Data
     Option("data", str, "The data: a Keras-layout .npz (x_train, y_train, and x_test, y_test if it has a test "
-           "set), a CSV file with a header row, a folder of MNIST-style IDX files, a folder of images with one "
-           "subfolder per class, or a dataset name: mnist, fashion-mnist, cifar10 (downloaded by Keras). A resumed "
-           "search, and each of its workers, must use the same data.", DATA, COMMAND,
+           "set), a table with a header row (CSV, TSV or Parquet), a folder of MNIST-style IDX files, a folder of "
+           "images with one subfolder per class, or a dataset name: mnist, fashion-mnist, cifar10 (downloaded by "
+           "Keras). A resumed search, and each of its workers, must use the same data.", DATA, COMMAND,
            default_text="the data the project was searched on; for a new project mnist (Keras's copy, or the "
            "bundled 10,000-digit sample when offline)", metavar="PATH|NAME"),
-    Option("target", str, "The CSV column that holds the target (the label, or the value to predict).", DATA,
-           COMMAND, default_text="the last column", metavar="COLUMN"),
+    Option("target", str, "The table column that holds the target (the label, or the value to predict); rows "
+           "whose target is empty are left out.", DATA, COMMAND, default_text="the last column", metavar="COLUMN"),
+    Option("ignore", list[str], "A table: leave this column out (repeatable), e.g. an identifier kerastune took "
+           "for a feature.", DATA, COMMAND, metavar="COLUMN"),
+    Option("categorical", list[str], "A table: use this column as categories (repeatable), e.g. codes written as "
+           "numbers.", DATA, COMMAND, metavar="COLUMN"),
+    Option("numeric", list[str], "A table: use this column as numbers (repeatable); cells that are not numbers "
+           "are missing.", DATA, COMMAND, metavar="COLUMN"),
     Option("task", Task, "What to learn: classification (labels: integers or text) or regression (numbers).",
            DATA, COMMAND, default_text="regression for a target of fractional numbers or several columns, else "
            "classification"),
@@ -318,8 +324,8 @@ OPTIONS: tuple[Option, ...] = (
 )
 OPTION = {option.name: option for option in OPTIONS}
 # What only the command line uses: the data to load, how this process runs, and what it prints.
-COMMAND_LINE_ONLY = ("data", "target", "task", "test_split", "workers", "oracle", "role", "worker_id",
-                     "worker_timeout", "json_file", "quiet")
+COMMAND_LINE_ONLY = ("data", "target", "ignore", "categorical", "numeric", "task", "test_split", "workers", "oracle",
+                     "role", "worker_id", "worker_timeout", "json_file", "quiet")
 
 
 def options_of(tuner: str) -> list[Option]:

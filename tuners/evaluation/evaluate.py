@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kerastune.data.table import model_input
 from kerastune.tuners.records import trial as trial_record
 from kerastune.tuners.records.trial import TrialRecord
 
@@ -156,9 +157,9 @@ def evaluate_project(project_dir: Path, top: int = 3, data: Any = None, allow_ot
     for rank, trial in enumerate(project.best, start=1):
         with quiet_keras_noise():
             model = project.load_model(trial)
-            loss = model.evaluate(data.x_test, project.hypermodel.labels(data.y_test), batch_size=1024, verbose=0,
-                                  return_dict=True)["loss"]
-            predictions = model.predict(data.x_test, batch_size=1024, verbose=0)
+            loss = model.evaluate(model_input(data.x_test), project.hypermodel.labels(data.y_test), batch_size=1024,
+                                  verbose=0, return_dict=True)["loss"]
+            predictions = model.predict(model_input(data.x_test), batch_size=1024, verbose=0)
         evaluation.models.append(
             ModelEvaluation(
                 rank=rank,

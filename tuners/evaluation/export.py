@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from kerastune.data.table import model_input
+
 DEFAULT_NAME = "best_model.keras"
 
 EpochListener = Callable[[int, int, dict[str, float]], None]
@@ -179,6 +181,11 @@ def input_text(spec: Any) -> str:
         takes = f"images as they come: shape (n, {shape}), {spec.raw_dtype}"
         if spec.pixel_maximum:
             takes += f" pixels 0-{spec.pixel_maximum}"
+    elif spec.kind == "table":
+        numbers, categories = len(spec.inputs("numeric")), len(spec.inputs("categorical"))
+        takes = (f"a dict of the table's {len(spec.columns)} raw columns by name ({numbers} of numbers, NaN for a "
+                 f"missing one; {categories} of text) (the inputs are listed in the .json; open it after "
+                 "`import kerastune.layers`)")
     else:
         takes = f"rows of {spec.size} numbers as they come (shape (n, {shape})), unscaled"
     if spec.task == "classification":
@@ -200,7 +207,7 @@ def save_and_measure(model: Any, model_file: Path, data: Any) -> dict[str, float
         try:
             with quiet_keras_noise():
                 reloaded = keras.saving.load_model(partial)  # safe_mode=True: no arbitrary code runs
-                scores = reloaded.predict(data.x_test, batch_size=1024, verbose=0)
+                scores = reloaded.predict(model_input(data.x_test), batch_size=1024, verbose=0)
         except Exception as error:
             raise ExportError(
                 f"keras.saving.load_model cannot open the retrained model ({type(error).__name__}: "

@@ -11,7 +11,7 @@ import keras_tuner as kt
 import numpy as np
 
 from hypermodels.registry import HypermodelError
-from kerastune.data import CLASSIFICATION, DataSpec
+from kerastune.data import CLASSIFICATION, DataSpec, model_input
 from kerastune.data.sources import one_line
 from kerastune.data.spec import input_layers, output_layers
 from kerastune.tuners.internals import tensorflow_state
@@ -43,8 +43,12 @@ class PreparedHyperModel(kt.HyperModel):
     def build(self, hp: kt.HyperParameters) -> Any:
         return wrap(self.hypermodel.build(hp), self.spec, self.steps_per_execution)
 
-    def fit(self, hp: kt.HyperParameters, model: Any, *args: Any, **kwargs: Any) -> Any:
-        return self.hypermodel.fit(hp, model, *args, **kwargs)
+    def fit(self, hp: kt.HyperParameters, model: Any, x: Any = None, *args: Any, **kwargs: Any) -> Any:
+        """The hypermodel's fit, given the examples as Keras takes them (a table's columns as a dict)."""
+        if "validation_data" in kwargs:
+            x_val, *rest = kwargs["validation_data"]
+            kwargs["validation_data"] = (model_input(x_val), *rest)
+        return self.hypermodel.fit(hp, model, model_input(x), *args, **kwargs)
 
     def labels(self, y: np.ndarray) -> np.ndarray:
         """Targets as the hypermodel's loss wants them: class indices, or one-hot for a space that asks; regression
@@ -97,7 +101,8 @@ def _probe(prepared: PreparedHyperModel, x_sample: np.ndarray) -> str | None:
     hp = kt.HyperParameters()
     try:
         model = prepared.build(hp)
-        outputs = keras.ops.convert_to_numpy(model(x_sample, training=False))  # eager: no tracing to pay for
+        # eager: no tracing to pay for
+        outputs = keras.ops.convert_to_numpy(model(model_input(x_sample), training=False))
     except IncompatibleDataError as error:
         return str(error)
     except Exception as error:  # the user's model failed on this data: say how

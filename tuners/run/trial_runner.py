@@ -12,6 +12,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from kerastune.data.table import model_input
 from kerastune.tuners.integrations.tensorboard import SCORE_TAG, finish_logs, log_pruned, log_scalar
 from kerastune.tuners.internals import oracle_base, tensorflow_state, tuner_hooks
 from kerastune.tuners.records import trial as trial_record
@@ -31,7 +32,7 @@ INFERENCE_EXAMPLES = 256  # the batch a trial's inference time per example is me
 def model_size(model: Any, x: Any) -> dict[str, Any]:
     """A trained model's parameter count and its inference time per example: the best of 3 calls on a batch of
     INFERENCE_EXAMPLES training examples, after one call that warms it up (eager, on this machine)."""
-    batch = x[:INFERENCE_EXAMPLES]
+    batch = model_input(x[:INFERENCE_EXAMPLES])
     model(batch, training=False)
     timings = []
     for _ in range(3):
