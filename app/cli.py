@@ -381,7 +381,9 @@ def _run_search(config: Any, mode: Any, values: dict[str, Any], warm: Any) -> No
     say = (lambda message: None) if quiet else output.say
     say(f"Data: {dataset.summary()}")
     if dataset.columns is not None:
-        say(f"Columns: {output.columns_line(dataset.columns)}")
+        from kerastune.data import describe_plan
+
+        say(f"Columns: {describe_plan(dataset.columns)}")
     say(output.task_line(search))
     say(output.scoring(search))
     objective = search.options["objective"].partition(":")[0]

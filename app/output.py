@@ -112,13 +112,6 @@ def task_line(search: Any) -> str:
     return f"Task: {task}; inside each model: {prepare}."
 
 
-def columns_line(plan: Any) -> str:
-    """How a table's columns are used, by group (`4 numeric (...), 2 categorical (...), left out: ...`)."""
-    from kerastune.data import describe_plan
-
-    return describe_plan(plan)
-
-
 def pinned(options: dict[str, Any]) -> str:
     """`; fixed batch_size=256; tuning only learning_rate`, or nothing when nothing is pinned."""
     text = ""

@@ -79,7 +79,7 @@ def plan_columns(
                 raise DataError(f"{where}{flag} {name}: that is the target column; name a feature column, or choose "
                                 "another target with --target")
             if name not in columns:
-                raise DataError(f"{where}{flag} {name}: no such column{_did_you_mean(name, columns)}")
+                raise DataError(f"{where}{flag} {name}: no such column{did_you_mean(name, columns)}")
             if name in forced:
                 raise DataError(f"{where}{name} is given to two of --ignore, --categorical and --numeric; give it "
                                 "to one")
@@ -174,12 +174,13 @@ def _plan_column(series: Any, name: str, forced: str | None) -> ColumnPlan:
     markers: tuple[str, ...] = ()
     if pd.api.types.is_datetime64_any_dtype(series):
         return _date_plan(name, series, missing)
-    if not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)):
+    if not is_numeric(series):
         text = present.astype("string").str.strip()
         numbers = pd.to_numeric(text, errors="coerce")
-        share, others = numbers.notna().mean(), text[numbers.isna()].nunique()
-        if forced == NUMERIC or (forced is None and (share >= PARSED_SHARE or (share > 0.5 and others <= MAX_MARKERS))):
-            markers = tuple(sorted(set(text[numbers.isna()])))
+        share, unparsed = numbers.notna().mean(), set(text[numbers.isna()])
+        if forced == NUMERIC or (forced is None and (share >= PARSED_SHARE or
+                                                     (share > 0.5 and len(unparsed) <= MAX_MARKERS))):
+            markers = tuple(sorted(unparsed))
             if numbers.notna().sum() == 0:
                 raise DataError(f"--numeric {name}: the column holds no numbers (e.g. {text.iloc[0]!r})")
             present, missing = numbers.dropna(), missing + int(numbers.isna().sum())
@@ -269,6 +270,13 @@ def _numbers(series: Any) -> Any:
     return pd.to_numeric(series.astype("string").str.strip(), errors="coerce")
 
 
+def is_numeric(series: Any) -> bool:
+    """Whether pandas typed a column as numbers (booleans included)."""
+    import pandas as pd
+
+    return pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
+
+
 def _input_name(column: str) -> str:
     """The model input a column becomes: its name, with '/' (which Keras refuses in names) as '_'."""
     return column.replace("/", "_")
@@ -278,7 +286,8 @@ def _used(plan: tuple[ColumnPlan, ...]) -> str:
     return ", ".join(column.name for column in plan if column.kind != LEFT_OUT)
 
 
-def _did_you_mean(name: str, columns: list[str]) -> str:
+def did_you_mean(name: str, columns: list[str]) -> str:
+    """`; did you mean 'age'?` for a near column name, else ` (columns: a, b, ...)`."""
     near = difflib.get_close_matches(name, columns, n=1)
     if near:
         return f"; did you mean {near[0]!r}?"

@@ -5,7 +5,6 @@ and makes the Dataset."""
 from __future__ import annotations
 
 import contextlib
-import difflib
 import gzip
 import socket
 import sys
@@ -59,7 +58,7 @@ class Raw:
 
 def read_npz(path: Path) -> Raw:
     """x_train and y_train (and, when present, x_test and y_test) of a Keras-layout .npz, any shapes."""
-    head = _head(path)
+    head = head_bytes(path)
     if head.startswith(b"\x93NUMPY"):
         raise DataError(
             f"{path}: a single .npy array, not an .npz archive; save the arrays with "
@@ -127,6 +126,7 @@ def is_idx_dir(directory: Path) -> bool:
 def read_table(path: Path, target: str | None) -> Raw:
     """A table (CSV or Parquet, with a header): its `target` column (the last one by default) and the other columns
     as a DataFrame, to be typed by `data.columns`. Rows whose target cell is empty are left out and counted."""
+    from kerastune.data.columns import did_you_mean, is_numeric
     from kerastune.data.table_files import PARQUET_SUFFIXES, read_frame
 
     frame = read_frame(path)
@@ -134,18 +134,16 @@ def read_table(path: Path, target: str | None) -> Raw:
     if target is None:
         target = header[-1]
     if target not in header:
-        near = difflib.get_close_matches(target, header, n=1)
-        hint = f"did you mean {near[0]!r}?" if near else f"columns: {', '.join(header[:12])}"
-        raise DataError(f"{path}: no column {target!r} for --target; {hint}")
+        raise DataError(f"{path}: no column {target!r} for --target{did_you_mean(target, header)}")
     cells = frame[target]
-    if not _is_numeric(cells):
+    if not is_numeric(cells):
         cells = cells.astype("string").str.strip().replace("", None)
     empty = cells.isna().to_numpy()
     if empty.all():
         raise DataError(f"{path}: the target column {target!r} is empty; choose another with --target")
     if empty.any():
         frame, cells = frame[~empty], cells[~empty]
-    if not _is_numeric(cells):
+    if not is_numeric(cells):
         _check_text_target(path, target, cells)
         y = cells.to_numpy(dtype=str)
     else:
@@ -263,18 +261,13 @@ def one_line(error: BaseException) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def _head(path: Path) -> bytes:
+def head_bytes(path: Path, size: int = 6) -> bytes:
+    """The first `size` bytes of a file (what it is: an archive, text, HTML...)."""
     try:
         with open(path, "rb") as handle:
-            return handle.read(6)
+            return handle.read(size)
     except OSError as error:
         raise DataError(f"{path}: cannot read the file ({one_line(error)})") from None
-
-
-def _is_numeric(cells: Any) -> bool:
-    import pandas as pd
-
-    return pd.api.types.is_numeric_dtype(cells) or pd.api.types.is_bool_dtype(cells)
 
 
 def _check_text_target(path: Path, target: str, cells: Any) -> None:

@@ -86,7 +86,6 @@ def spec_of(dataset: Dataset, rows: np.ndarray | None = None) -> DataSpec:
     if dataset.kind == IMAGES:
         spec["input_shape"] = raw_shape if len(raw_shape) == 3 else (*raw_shape, 1)
     elif dataset.kind == TABLE:
-        spec["raw_dtype"] = "mixed"
         spec["columns"] = tuple(_input_statistics(name, values) for name, values in x.columns.items())
         spec["input_shape"] = (sum(_prepared_width(column) for column in spec["columns"]),)
     else:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from kerastune.data.dataset import DataError
-from kerastune.data.sources import one_line
+from kerastune.data.sources import head_bytes, one_line
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".tab")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -56,7 +56,7 @@ def _read_parquet(path: Path) -> Any:
 def _read_text(path: Path) -> Any:
     import pandas as pd
 
-    head = _head(path)
+    head = head_bytes(path, SNIFF_BYTES)
     _refuse_non_table(path, head)
     try:
         sample = head.decode("utf-8-sig")
@@ -76,14 +76,6 @@ def _read_text(path: Path) -> Any:
         raise DataError(f"{path}: cannot read the file ({one_line(error)})") from None
 
 
-def _head(path: Path) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(SNIFF_BYTES)
-    except OSError as error:
-        raise DataError(f"{path}: cannot read the file ({one_line(error)})") from None
-
-
 def _refuse_non_table(path: Path, head: bytes) -> None:
     """A binary file, an HTML/XML page or JSON saved with a table's name: say what it is."""
     start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:64].lower()
@@ -91,7 +83,7 @@ def _refuse_non_table(path: Path, head: bytes) -> None:
         what = "a Parquet file" if head.startswith(b"PAR1") else "a binary file"
         hint = "name it .parquet" if head.startswith(b"PAR1") else "give a CSV (text) or Parquet file"
         raise DataError(f"{path}: {what}, not a text table; {hint}")
-    if start.startswith((b"<!doctype", b"<html", b"<?xml", b"<")):
+    if start.startswith(b"<"):  # <!DOCTYPE html>, <html>, <?xml ...>
         raise DataError(f"{path}: an HTML or XML page, not a table; download the table itself (the raw CSV)")
     if start.startswith((b"{", b"[")):
         raise DataError(f"{path}: JSON, not a table; convert it to CSV (e.g. pandas.read_json(...).to_csv(...))")
